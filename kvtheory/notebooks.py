@@ -1,0 +1,47 @@
+"""Re-execute the book's chapters in place, so stored outputs come from the
+pinned environment, and strip anything that must not be committed.
+
+Used by ``python -m kvtheory execute``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+__all__ = ["execute_notebook", "strip_widget_state"]
+
+
+def strip_widget_state(nb) -> None:
+    """Remove saved widget state from notebook metadata (it is large and
+    machine-specific; nbval cannot use it)."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+
+
+def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3") -> float:
+    """Execute the notebook at ``path`` top to bottom and save it in place.
+
+    Widget state is recorded during execution (nbclient's output-widget
+    hooks need it) and stripped before saving. Returns the wall time in seconds. Raises ``nbclient`` 's
+    ``CellExecutionError`` if a cell fails (the file is then left untouched).
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    if not path.is_file() or path.suffix != ".ipynb":
+        raise ValueError(f"path must be an existing .ipynb file, got {path}")
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": "Python 3",
+                                 "language": "python"}
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
+                            resources={"metadata": {"path": str(path.parent)}},
+                            store_widget_state=True, record_timing=False)
+    t0 = time.perf_counter()
+    client.execute()
+    elapsed = time.perf_counter() - t0
+    strip_widget_state(nb)
+    nbformat.write(nb, path)
+    return elapsed

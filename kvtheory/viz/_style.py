@@ -1,0 +1,45 @@
+"""House style of the book's figures: fixed size, white background, PNG."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+__all__ = ["BOOK_RC", "new_figure", "PALETTE"]
+
+#: matplotlib settings applied to every figure the library makes.
+BOOK_RC = {
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "figure.dpi": 100,
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+#: Colours used consistently across chapters (colour-blind safe, Okabe-Ito).
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00",
+           "#56B4E9", "#000000", "#F0E442"]
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 7.0,
+               height: float = 3.4):
+    """A figure in the book's style; returns ``(fig, axes)``.
+
+    ``axes`` is a single Axes when ``ncols == nrows == 1``, else an array.
+    """
+    with plt.rc_context(BOOK_RC):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height),
+                                 layout="constrained")
+    fig.patch.set_facecolor("white")
+    for ax in ([axes] if nrows * ncols == 1 else axes.ravel()):
+        ax.set_facecolor("white")
+        ax.grid(True, alpha=0.3)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_prop_cycle(color=PALETTE)
+    return fig, axes
