@@ -1,3 +1,6 @@
 """Hard instances of the book's lower-bound proofs, and adversaries."""
 
-__all__: list[str] = []
+from . import index
+from .index import run_index_protocol
+
+__all__ = ["index", "run_index_protocol"]

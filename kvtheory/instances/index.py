@@ -1,0 +1,297 @@
+r"""The hard instance of the space barrier: INDEX through attention.
+
+Alice holds bits :math:`X\in\{0,1\}^{n\times d}`. She streams tokens
+:math:`(q_t,k_t,v_t)=(0,k_t,X_t)` with public keys :math:`k_t`, then hands the
+algorithm's state to Bob. Bob, who wants :math:`X_{i^*j^*}`, runs one more step
+with :math:`(Ck_{i^*},0,0)`: the query singles out token :math:`i^*` (its score
+is :math:`C`, all others at most :math:`C\varepsilon`), the padding token adds
+weight :math:`e^0=1` and value 0, and Bob outputs 1 iff coordinate
+:math:`j^*` of the answer exceeds a threshold :math:`\tau`. An algorithm that
+meets the approximation notion thereby solves :math:`\mathrm{INDEX}_{nd}`, so
+its state must hold :math:`(1-H_2(p))\,nd` bits (Chapter 3).
+
+:func:`run_index_protocol` plays this game against *any*
+:class:`~kvtheory.StreamingAttention`, including a reader's own.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .._validate import as_real_array, check_choice, check_int, check_real, check_rng
+from ..communication import index_success_ceiling
+from ..stream import StreamingAttention
+
+__all__ = [
+    "default_C",
+    "decode_threshold",
+    "sign_keys",
+    "IndexInstance",
+    "make_index_instance",
+    "alice_stream",
+    "IndexResult",
+    "run_index_protocol",
+]
+
+
+def default_C(n: int, *, gamma: float = 0.1, eps: float = 0.5) -> float:
+    r"""Query scale :math:`C=\frac{\ln n+\ln(1/\gamma)}{1-\varepsilon}`.
+
+    With all other keys at inner product :math:`\le\varepsilon` with
+    :math:`k_{i^*}`, this makes :math:`w_{i^*}\ge 1/(1+\gamma)`.
+
+    Examples
+    --------
+    >>> from kvtheory.instances.index import default_C
+    >>> f"{default_C(1000):.2f}"
+    '18.42'
+    """
+    n = check_int(n, "n", lo=1)
+    gamma = check_real(gamma, "gamma", lo=0, hi=1, lo_open=True, hi_open=True)
+    eps = check_real(eps, "eps", lo=0, hi=1, hi_open=True)
+    return (math.log(n) + math.log(1 / gamma)) / (1 - eps)
+
+
+def decode_threshold(notion: str = "entrywise", *, eta: float = 0.0,
+                     gamma: float = 0.1, alpha: float | None = None) -> float:
+    r"""Bob's threshold :math:`\tau`.
+
+    For :math:`(\mathrm E_\eta)`: case 1 outputs are :math:`\ge a=\frac{1-\eta}{1+\gamma}`,
+    case 0 outputs :math:`\le b=\frac{(1+\eta)\gamma}{1+\gamma}`, and
+    :math:`\tau=\frac{a+b}2`; this needs :math:`\gamma<\frac{1-\eta}{1+\eta}`.
+    For :math:`(\mathrm A_\alpha)`: :math:`\tau=\frac12`, which needs
+    :math:`\alpha<\frac{1-\gamma}{2(1+\gamma)}` (checked if ``alpha`` is given).
+
+    Raises
+    ------
+    ValueError
+        If the separation condition fails (Bob could not decode).
+
+    Examples
+    --------
+    >>> from kvtheory.instances.index import decode_threshold
+    >>> f"{decode_threshold('entrywise', eta=0.5, gamma=0.1):.3f}"
+    '0.295'
+    """
+    check_choice(notion, "notion", {"entrywise", "additive"})
+    gamma = check_real(gamma, "gamma", lo=0, lo_open=True)
+    if notion == "additive":
+        if alpha is not None:
+            alpha = check_real(alpha, "alpha", lo=0)
+            if not alpha < (1 - gamma) / (2 * (1 + gamma)):
+                raise ValueError(
+                    f"alpha must be < (1-gamma)/(2(1+gamma)) = {(1 - gamma) / (2 * (1 + gamma)):.4f}"
+                )
+        return 0.5
+    eta = check_real(eta, "eta", lo=0, hi=1, hi_open=True)
+    if not gamma < (1 - eta) / (1 + eta):
+        raise ValueError(
+            f"gamma must be < (1-eta)/(1+eta) = {(1 - eta) / (1 + eta):.4f} for eta={eta}"
+        )
+    return ((1 - eta) + gamma * (1 + eta)) / (2 * (1 + gamma))
+
+
+def sign_keys(n: int, d: int, *, seed=0) -> np.ndarray:
+    r"""``n`` i.i.d. uniform keys in :math:`\{\pm1/\sqrt d\}^d` (unit norm)."""
+    n = check_int(n, "n", lo=1)
+    d = check_int(d, "d", lo=1)
+    rng = check_rng(seed)
+    return rng.choice(np.array([-1.0, 1.0]), size=(n, d)) / math.sqrt(d)
+
+
+@dataclass(frozen=True)
+class IndexInstance:
+    """One draw of the hard instance: public keys, Alice's bits, Bob's scale."""
+
+    keys: np.ndarray          # (n, d) public keys
+    X: np.ndarray             # (n, d_v) Alice's bits, as floats 0/1
+    C: float                  # Bob's query scale
+    tau: float                # Bob's threshold
+    notion: str
+    eta: float
+    gamma: float
+
+    @property
+    def n(self) -> int:
+        return self.keys.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.keys.shape[1]
+
+
+def make_index_instance(n: int, d: int, *, seed=0, keys=None, C: float | None = None,
+                        gamma: float = 0.1, eps: float = 0.5, eta: float = 0.0,
+                        notion: str = "entrywise", d_v: int | None = None) -> IndexInstance:
+    r"""Draw the instance: sign keys (or the given ``keys``) and fair bits.
+
+    Parameters
+    ----------
+    n, d : int
+        Tokens Alice streams, and the key dimension.
+    seed : int or numpy.random.Generator
+        Source of the keys (when not given) and of Alice's bits.
+    keys : array_like, shape (n, d), optional
+        Public keys to use instead of random signs (e.g. a code, Chapter 4).
+    C : float, optional
+        Bob's query scale; default :func:`default_C` ``(n, gamma, eps)``.
+    gamma, eps, eta, notion
+        See :func:`default_C` and :func:`decode_threshold`.
+    d_v : int, optional
+        Value dimension (default ``d``): Alice holds ``n * d_v`` bits.
+    """
+    n = check_int(n, "n", lo=1)
+    d = check_int(d, "d", lo=1)
+    d_v = d if d_v is None else check_int(d_v, "d_v", lo=1)
+    rng = check_rng(seed)
+    if keys is None:
+        keys = sign_keys(n, d, seed=rng)
+    else:
+        keys = as_real_array(keys, "keys", shape=(n, d))
+    C = default_C(n, gamma=gamma, eps=eps) if C is None else check_real(C, "C", lo=0, lo_open=True)
+    tau = decode_threshold(notion, eta=eta, gamma=gamma)
+    X = rng.integers(0, 2, size=(n, d_v)).astype(np.float64)
+    return IndexInstance(keys=keys, X=X, C=C, tau=tau, notion=notion, eta=eta, gamma=gamma)
+
+
+def alice_stream(inst: IndexInstance, *, queries: str = "zero"):
+    r"""Alice's tokens ``(Q, K, V)``: keys, her bits as values, and queries
+    that are zero (``"zero"``) or :math:`Ck_t` (``"self"``, Chapter 6)."""
+    check_choice(queries, "queries", {"zero", "self"})
+    Q = np.zeros_like(inst.keys) if queries == "zero" else inst.C * inst.keys
+    return Q, inst.keys, inst.X
+
+
+@dataclass
+class IndexResult:
+    """Outcome of :func:`run_index_protocol`.
+
+    ``ceiling`` is the most any algorithm keeping ``memory_bits`` bits can
+    achieve on average, :math:`1-H_2^{-1}(\\max(0,1-S/(n d_v)))`;
+    ``stderr`` is the binomial standard error of ``success_rate``.
+    """
+
+    algorithm: str
+    kind: str
+    n: int
+    d: int
+    trials: int
+    successes: int
+    memory_bits: int
+    info_bits: int
+    ceiling: float
+    C: float
+    tau: float
+    outputs: np.ndarray = field(repr=False)   # z_hat[j*] per trial
+    truth: np.ndarray = field(repr=False)     # X[i*, j*] per trial
+
+    @property
+    def success_rate(self) -> float:
+        return self.successes / self.trials
+
+    @property
+    def stderr(self) -> float:
+        p = self.success_rate
+        return math.sqrt(max(p * (1 - p), 0.25 / self.trials) / self.trials)
+
+    @property
+    def bits_per_info_bit(self) -> float:
+        return self.memory_bits / self.info_bits
+
+
+def run_index_protocol(make_algorithm: Callable[[], StreamingAttention], n: int, d: int, *,
+                       trials: int = 200, seed=0, keys=None, C: float | None = None,
+                       gamma: float = 0.1, eps: float = 0.5, eta: float = 0.0,
+                       notion: str = "entrywise", queries: str = "zero",
+                       prefix_tokens: int = 0) -> IndexResult:
+    r"""Play the INDEX game of Chapter 3 against a streaming algorithm.
+
+    1. Draw the instance (:func:`make_index_instance`).
+    2. Alice: a fresh ``make_algorithm()`` receives ``prefix_tokens`` tokens
+       with zero query, key and value (used by the window chapters), then her
+       ``n`` tokens; ``memory_bits()`` is read at the hand-off.
+    3. Bob: for ``trials`` uniform pairs :math:`(i^*,j^*)` he runs one more
+       step with :math:`(Ck_{i^*},0,0)` on a copy of the handed-over state
+       and decodes coordinate :math:`j^*` with threshold :math:`\tau`. Pairs
+       with the same :math:`i^*` share one step.
+
+    Parameters
+    ----------
+    make_algorithm : callable
+        Called with no arguments; must return a fresh
+        :class:`~kvtheory.StreamingAttention`. A class with a no-argument
+        constructor works, e.g. ``kv.ExactCache``; for parameters use
+        ``functools.partial`` or a lambda.
+    n, d : int
+        Alice's tokens and the dimension; she holds ``n * d`` bits.
+    trials : int
+        Number of Bob's queries :math:`(i^*,j^*)`.
+    seed : int or numpy.random.Generator
+        Seeds keys, bits and Bob's pairs (the algorithm seeds itself).
+    keys, C, gamma, eps, eta, notion
+        Passed to :func:`make_index_instance`.
+    queries : {"zero", "self"}
+        Alice's queries (see :func:`alice_stream`).
+    prefix_tokens : int
+        All-zero tokens streamed before Alice's.
+
+    Returns
+    -------
+    IndexResult
+
+    Examples
+    --------
+    >>> import kvtheory as kv
+    >>> from kvtheory.instances.index import run_index_protocol
+    >>> res = run_index_protocol(kv.ExactCache, n=100, d=24, trials=50, seed=0)
+    >>> res.success_rate, res.info_bits
+    (1.0, 2400)
+    """
+    if not callable(make_algorithm):
+        raise TypeError("make_algorithm must be callable with no arguments")
+    n = check_int(n, "n", lo=1)
+    d = check_int(d, "d", lo=1)
+    trials = check_int(trials, "trials", lo=1)
+    prefix_tokens = check_int(prefix_tokens, "prefix_tokens", lo=0)
+    rng = check_rng(seed)
+    inst = make_index_instance(n, d, seed=rng, keys=keys, C=C, gamma=gamma, eps=eps,
+                               eta=eta, notion=notion)
+    alg = make_algorithm()
+    if not isinstance(alg, StreamingAttention):
+        raise TypeError(
+            f"make_algorithm() must return a StreamingAttention, got {type(alg).__name__}"
+        )
+    zero_k, zero_v = np.zeros(d), np.zeros(inst.X.shape[1])
+    for _ in range(prefix_tokens):
+        alg.append(zero_k, zero_v)
+    Q, K, V = alice_stream(inst, queries=queries)
+    for t in range(n):
+        if queries == "zero":
+            alg.append(K[t], V[t])
+        else:
+            alg.step(Q[t], K[t], V[t])
+    bits = int(alg.memory_bits())
+    info = n * inst.X.shape[1]
+
+    i_star = rng.integers(0, n, size=trials)
+    j_star = rng.integers(0, inst.X.shape[1], size=trials)
+    outputs = np.empty(trials)
+    for i in np.unique(i_star):
+        bob = copy.deepcopy(alg)
+        z = bob.step(inst.C * K[i], zero_k, zero_v)
+        sel = i_star == i
+        outputs[sel] = z[j_star[sel]]
+    truth = inst.X[i_star, j_star]
+    guess = np.where(np.isfinite(outputs), (outputs > inst.tau).astype(float), 1.0 - truth)
+    successes = int(np.sum(guess == truth))
+    return IndexResult(
+        algorithm=getattr(alg, "name", type(alg).__name__), kind=getattr(alg, "kind", "?"),
+        n=n, d=d, trials=trials, successes=successes, memory_bits=bits, info_bits=info,
+        ceiling=float(index_success_ceiling(bits, info)), C=inst.C, tau=inst.tau,
+        outputs=outputs, truth=truth,
+    )
