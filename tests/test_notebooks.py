@@ -1,0 +1,55 @@
+"""Notebook hygiene: every chapter is committed executed, clean and in the toc."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
+
+
+def _toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [c["file"] for c in part.get("chapters", [])]
+    return files
+
+
+def test_there_are_chapters():
+    assert CHAPTERS, "book/ holds no notebooks"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_notebook_hygiene(path):
+    nb = json.loads(path.read_text())
+    assert nb["metadata"].get("kernelspec", {}).get("name") == "python3", "kernelspec missing"
+    assert "widgets" not in nb["metadata"], "stored widget state must be stripped"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code, "a chapter without code"
+    counts = [c["execution_count"] for c in code]
+    assert counts == list(range(1, len(code) + 1)), f"execution counts not sequential: {counts}"
+    assert any(c["outputs"] for c in code), "outputs not committed"
+    for c in code:
+        for out in c["outputs"]:
+            assert out["output_type"] != "error", f"error output in cell {c['execution_count']}"
+            if out["output_type"] == "stream":
+                assert out["name"] != "stderr" or not out["text"].strip(), (
+                    f"stderr output (a warning?) in cell {c['execution_count']}: {out['text'][:200]}"
+                )
+        tags = c.get("metadata", {}).get("tags", [])
+        if "nbval-ignore-output" in tags:
+            src = "".join(c["source"]).lstrip()
+            assert src.startswith("#"), "nbval-ignore-output needs a comment giving the reason"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_is_in_the_toc(path):
+    assert f"book/{path.stem}" in _toc_files()
+
+
+def test_every_toc_entry_exists():
+    for f in _toc_files():
+        assert any((ROOT / f"{f}{ext}").exists() for ext in (".md", ".ipynb")), f
