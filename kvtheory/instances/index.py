@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 
 from .._validate import as_real_array, check_choice, check_int, check_real, check_rng
-from ..communication import index_success_ceiling
+from ..communication import H2, index_success_ceiling
 from ..stream import StreamingAttention
 
 __all__ = [
@@ -36,6 +36,11 @@ __all__ = [
     "alice_stream",
     "IndexResult",
     "run_index_protocol",
+    "hoeffding_d",
+    "leaked_mass",
+    "expected_leaked_mass",
+    "first_moment_d",
+    "space_bound_bits",
 ]
 
 
@@ -84,9 +89,8 @@ def decode_threshold(notion: str = "entrywise", *, eta: float = 0.0,
         if alpha is not None:
             alpha = check_real(alpha, "alpha", lo=0)
             if not alpha < (1 - gamma) / (2 * (1 + gamma)):
-                raise ValueError(
-                    f"alpha must be < (1-gamma)/(2(1+gamma)) = {(1 - gamma) / (2 * (1 + gamma)):.4f}"
-                )
+                bound = (1 - gamma) / (2 * (1 + gamma))
+                raise ValueError(f"alpha must be < (1-gamma)/(2(1+gamma)) = {bound:.4f}")
         return 0.5
     eta = check_real(eta, "eta", lo=0, hi=1, hi_open=True)
     if not gamma < (1 - eta) / (1 + eta):
@@ -295,3 +299,177 @@ def run_index_protocol(make_algorithm: Callable[[], StreamingAttention], n: int,
         ceiling=float(index_success_ceiling(bits, info)), C=inst.C, tau=inst.tau,
         outputs=outputs, truth=truth,
     )
+
+
+# --------------------------------------------------------------------------
+# The constants of Theorem 3.1 and Proposition 3.2 (Chapter 3)
+# --------------------------------------------------------------------------
+
+def hoeffding_d(n: int, *, eps: float = 0.5, delta: float = 0.1,
+                two_sided: bool = False) -> int:
+    r"""Least integer :math:`d\ge\frac{2}{\varepsilon^2}\ln\frac{n}{\delta}`: the
+    Hoeffding + union-bound dimension of Theorem 3.1.
+
+    With this :math:`d`, :math:`n e^{-\varepsilon^2 d/2}\le\delta`, so all
+    :math:`n-1` partners :math:`t\ne i^*` have
+    :math:`\rho_t=\langle k_t,k_{i^*}\rangle\le\varepsilon` except with
+    probability :math:`\delta`. ``two_sided=True`` bounds
+    :math:`\max_t|\rho_t|` instead (twice as many events:
+    :math:`\frac{2}{\varepsilon^2}\ln\frac{2n}{\delta}`).
+
+    Parameters
+    ----------
+    n : int
+        Number of keys, ``n >= 1``.
+    eps : float
+        Coherence level, in ``(0, 1)``.
+    delta : float
+        Failure probability, in ``(0, 1)``.
+    two_sided : bool
+        Bound :math:`|\rho_t|` rather than :math:`\rho_t`.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> from kvtheory.instances.index import hoeffding_d
+    >>> [hoeffding_d(n) for n in (10**3, 10**4, 10**5)]
+    [74, 93, 111]
+    >>> hoeffding_d(1000, two_sided=True)
+    80
+    """
+    n = check_int(n, "n", lo=1)
+    eps = check_real(eps, "eps", lo=0, hi=1, lo_open=True, hi_open=True)
+    delta = check_real(delta, "delta", lo=0, hi=1, lo_open=True, hi_open=True)
+    if not isinstance(two_sided, bool):
+        raise TypeError("two_sided must be a bool")
+    events = 2 * n if two_sided else n
+    return max(1, math.ceil(2.0 / eps**2 * math.log(events / delta) - 1e-12))
+
+
+def leaked_mass(keys, i_star, C: float) -> np.ndarray:
+    r"""The leaked mass :math:`M=\sum_{t\ne i^*}e^{-C(1-\rho_t)}+e^{-C}` of
+    Proposition 3.2, for one or several targets ``i_star``.
+
+    Exact attention on the instance gives :math:`w_{i^*}=1/(1+M)` (the last
+    term is the padding token). Computed in the log domain, so large ``C``
+    is safe.
+
+    Parameters
+    ----------
+    keys : array_like, shape (n, d)
+        The keys (unit norm for the identity to hold).
+    i_star : int or array_like of int
+        Target indices in ``[0, n)``.
+    C : float
+        Query scale, ``> 0``.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value of :math:`M` per target (shape of ``np.atleast_1d(i_star)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kvtheory.instances.index import leaked_mass
+    >>> keys = np.eye(3)                    # orthogonal: rho_t = 0
+    >>> f"{leaked_mass(keys, 0, 2.0)[0]:.6f}"   # 2 e^{-2} + e^{-2}
+    '0.406006'
+    """
+    K = as_real_array(keys, "keys", ndim=2)
+    C = check_real(C, "C", lo=0, lo_open=True)
+    idx = np.atleast_1d(np.asarray(i_star))
+    if idx.dtype.kind not in "iu" or idx.ndim != 1:
+        raise TypeError("i_star must be an integer or a 1-D array of integers")
+    if idx.size and (idx.min() < 0 or idx.max() >= K.shape[0]):
+        raise ValueError(f"i_star must lie in [0, {K.shape[0]})")
+    rho = K[idx] @ K.T                                  # (m, n)
+    expo = -C * (1.0 - rho)
+    expo[np.arange(idx.size), idx] = -np.inf            # leave out t = i*
+    return np.exp(expo).sum(axis=1) + math.exp(-C)
+
+
+def expected_leaked_mass(n: int, d: int, *, C: float | None = None,
+                         gamma: float = 0.1, eps: float = 0.5) -> float:
+    r""":math:`\mathbb E M=(n-1)\bigl(\frac{1+e^{-2C/d}}{2}\bigr)^d+e^{-C}` for
+    uniform sign keys (Proposition 3.2).
+
+    ``C`` defaults to :func:`default_C` ``(n, gamma=gamma, eps=eps)``.
+
+    Examples
+    --------
+    >>> from kvtheory.instances.index import expected_leaked_mass
+    >>> f"{expected_leaked_mass(1000, 23):.4f}", f"{expected_leaked_mass(1000, 22):.4f}"
+    ('0.0081', '0.0104')
+    """
+    n = check_int(n, "n", lo=1)
+    d = check_int(d, "d", lo=1)
+    C = default_C(n, gamma=gamma, eps=eps) if C is None else check_real(C, "C", lo=0,
+                                                                         lo_open=True)
+    # log-domain for the power, to stay accurate for large d
+    log_term = d * math.log((1.0 + math.exp(-2.0 * C / d)) / 2.0)
+    return (n - 1) * math.exp(log_term) + math.exp(-C)
+
+
+def first_moment_d(n: int, *, C: float | None = None, gamma: float = 0.1,
+                   delta: float = 0.1, eps: float = 0.5, d_max: int = 100_000) -> int:
+    r"""Least :math:`d` with :math:`\mathbb E M\le\gamma\delta` (Proposition 3.2).
+
+    By Markov's inequality, :math:`\Pr[w_{i^*}<\frac1{1+\gamma}]=\Pr[M>\gamma]\le\delta`
+    at this :math:`d`, which is all the proof of Theorem 3.1 uses about the keys.
+
+    Raises
+    ------
+    ValueError
+        If no :math:`d\le` ``d_max`` works (e.g. ``C`` too small: as
+        :math:`d\to\infty`, :math:`\mathbb E M\to(n-1)e^{-C}+e^{-C}`).
+
+    Examples
+    --------
+    >>> from kvtheory.instances.index import first_moment_d
+    >>> [first_moment_d(n) for n in (10**3, 10**4, 10**5)]
+    [23, 26, 30]
+    """
+    n = check_int(n, "n", lo=1)
+    gamma = check_real(gamma, "gamma", lo=0, hi=1, lo_open=True, hi_open=True)
+    delta = check_real(delta, "delta", lo=0, hi=1, lo_open=True, hi_open=True)
+    d_max = check_int(d_max, "d_max", lo=1)
+    C = default_C(n, gamma=gamma, eps=eps) if C is None else check_real(C, "C", lo=0,
+                                                                         lo_open=True)
+    target = gamma * delta
+    # E M is decreasing in d: ((1+e^{-2C/d})/2)^d = E exp(-2C * mean of d fair
+    # bits), and sample means decrease in the convex order as d grows. Bisect.
+    if expected_leaked_mass(n, d_max, C=C) > target:
+        raise ValueError(
+            f"no d <= d_max={d_max} has E M <= gamma*delta={target:.3g} at C={C:.3g}; "
+            "increase C"
+        )
+    lo, hi = 0, d_max
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if expected_leaked_mass(n, mid, C=C) <= target:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def space_bound_bits(n: int, d: int, *, p: float = 0.1, delta: float = 0.1) -> float:
+    r"""The bound of Theorem 3.1: :math:`(1-H_2(p+\delta))\,nd` bits.
+
+    Examples
+    --------
+    >>> from kvtheory.instances.index import space_bound_bits
+    >>> f"{space_bound_bits(1000, 74) / (1000 * 74):.3f}"
+    '0.278'
+    """
+    n = check_int(n, "n", lo=1)
+    d = check_int(d, "d", lo=1)
+    p = check_real(p, "p", lo=0)
+    delta = check_real(delta, "delta", lo=0)
+    if not p + delta < 0.5:
+        raise ValueError(f"p + delta must be < 1/2, got {p + delta}")
+    return (1.0 - H2(p + delta)) * n * d

@@ -6,20 +6,17 @@ import matplotlib.pyplot as plt
 
 __all__ = ["BOOK_RC", "new_figure", "PALETTE"]
 
-#: matplotlib settings applied to every figure the library makes.
+#: The style of every figure the library makes, as matplotlib rc settings
+#: (documentation of the look; :func:`new_figure` applies it per figure so the
+#: reader's global matplotlib state, and the inline backend, stay untouched).
 BOOK_RC = {
     "figure.facecolor": "white",
     "axes.facecolor": "white",
     "savefig.facecolor": "white",
-    "figure.dpi": 100,
     "font.size": 10,
-    "axes.titlesize": 10,
-    "axes.labelsize": 10,
     "legend.fontsize": 8,
     "axes.grid": True,
     "grid.alpha": 0.3,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
 }
 
 #: Colours used consistently across chapters (colour-blind safe, Okabe-Ito).
@@ -32,14 +29,19 @@ def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 7.0,
     """A figure in the book's style; returns ``(fig, axes)``.
 
     ``axes`` is a single Axes when ``ncols == nrows == 1``, else an array.
+    The style is applied to this figure only (no ``rc_context``: leaving one
+    resets matplotlib's interactive state and stops later inline figures
+    from showing in a notebook).
     """
-    with plt.rc_context(BOOK_RC):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height),
-                                 layout="constrained")
-    fig.patch.set_facecolor("white")
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height),
+                             layout="constrained", facecolor="white", dpi=100)
     for ax in ([axes] if nrows * ncols == 1 else axes.ravel()):
         ax.set_facecolor("white")
         ax.grid(True, alpha=0.3)
         ax.spines[["top", "right"]].set_visible(False)
         ax.set_prop_cycle(color=PALETTE)
+        ax.tick_params(labelsize=9)
+        ax.xaxis.label.set_size(10)
+        ax.yaxis.label.set_size(10)
+        ax.title.set_size(10)
     return fig, axes

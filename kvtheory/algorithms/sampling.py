@@ -1,0 +1,121 @@
+r"""Sampling caches: keep a uniform random subset of the tokens.
+
+:class:`ReservoirSampling` keeps a uniform sample of ``s`` tokens of the
+stream with Vitter's Algorithm R and answers with exact attention over the
+sample. Uniform sampling rescales numerator and denominator of attention by
+the same factor :math:`n/s`, so the estimate is simply attention over the
+sample. On the INDEX instance of Chapter 3 the sample contains Bob's token
+:math:`i^*` with probability about :math:`s/n`; otherwise the answer carries no
+information about :math:`X_{i^*j^*}`, so success is about
+:math:`\frac12+\frac{s}{2n}`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validate import check_int, check_rng
+from ..attention import attention
+from ..memory import WORD_BITS, MemoryLedger, float_bits
+from ..stream import StreamingAttention
+
+__all__ = ["ReservoirSampling", "RNG_STATE_BITS"]
+
+#: Bits of the state of numpy's default bit generator (PCG64: a 128-bit state
+#: and a 128-bit increment). A sampler that keeps drawing random numbers keeps
+#: this state between steps, so it is charged to its memory.
+RNG_STATE_BITS = 256
+
+
+class ReservoirSampling(StreamingAttention):
+    r"""A uniform sample of ``s`` tokens (Vitter's Algorithm R).
+
+    The first ``s`` tokens fill the reservoir; token :math:`t>s` (1-based)
+    replaces a uniformly chosen slot with probability :math:`s/t`. After any
+    number of tokens every ``s``-subset is equally likely to be held.
+
+    Parameters
+    ----------
+    s : int
+        Reservoir size, ``s >= 1``.
+    seed : int or numpy.random.Generator
+        Source of the sampling decisions.
+    dtype : numpy floating dtype, default float64
+        Storage precision of the sampled keys and values.
+
+    Notes
+    -----
+    Memory (hand count): ``min(n, s) * (d + d_v)`` numbers at the storage
+    precision, one :data:`~kvtheory.memory.WORD_BITS`-bit token counter, and
+    the generator's state, :data:`RNG_STATE_BITS` = 256 bits (the sampler keeps
+    drawing, so its generator state is part of what it keeps).
+
+    References
+    ----------
+    J. S. Vitter, Random sampling with a reservoir, ACM TOMS 11(1), 1985.
+
+    Examples
+    --------
+    >>> import numpy as np, kvtheory as kv
+    >>> rng = np.random.default_rng(0)
+    >>> K, V = rng.normal(size=(2, 100, 4))
+    >>> res = kv.algorithms.ReservoirSampling(s=10, seed=1)
+    >>> for k, v in zip(K, V):
+    ...     res.append(k, v)
+    >>> res.held_indices.shape
+    (10,)
+    >>> res.memory_bits() == 10 * (4 + 4) * 64 + 64 + 256
+    True
+    """
+
+    name = "reservoir sampling"
+    kind = "oblivious"
+
+    def __init__(self, s: int, *, seed=0, dtype=np.float64) -> None:
+        super().__init__()
+        self.s = check_int(s, "s", lo=1)
+        self._rng = check_rng(seed)
+        self.bits_per_number = float_bits(dtype)
+        self.dtype = np.dtype(dtype)
+        self._K = None
+        self._V = None
+        self._idx = np.empty(self.s, dtype=np.int64)   # for inspection only, not counted
+
+    def _append(self, k, v):
+        t = self.n_seen                      # 0-based index of this token
+        if self._K is None:
+            self._K = np.empty((self.s, self.d), dtype=self.dtype)
+            self._V = np.empty((self.s, self.d_v), dtype=self.dtype)
+        if t < self.s:
+            slot = t
+        else:
+            j = int(self._rng.integers(0, t + 1))   # uniform in {0, ..., t}
+            if j >= self.s:
+                return
+            slot = j
+        self._K[slot] = k
+        self._V[slot] = v
+        self._idx[slot] = t
+
+    def _held(self) -> int:
+        return min(self.n_seen, self.s)
+
+    @property
+    def held_indices(self) -> np.ndarray:
+        """0-based stream positions of the tokens held (kept for inspection and
+        tests; an implementation would not need them, so they are not counted)."""
+        return np.sort(self._idx[: self._held()])
+
+    def _attend(self, q):
+        m = self._held()
+        return attention(q, self._K[:m].astype(np.float64, copy=False),
+                         self._V[:m].astype(np.float64, copy=False))
+
+    def memory_ledger(self) -> MemoryLedger:
+        m = self._held()
+        led = MemoryLedger()
+        led.add("sampled keys", m * (self.d or 0), self.bits_per_number)
+        led.add("sampled values", m * (self.d_v or 0), self.bits_per_number)
+        led.add("token counter", 1, WORD_BITS)
+        led.add("generator state (PCG64)", 1, RNG_STATE_BITS)
+        return led
