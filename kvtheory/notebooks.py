@@ -27,8 +27,15 @@ def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3") 
     hooks need it) and stripped before saving. Returns the wall time in seconds. Raises ``nbclient`` 's
     ``CellExecutionError`` if a cell fails (the file is then left untouched).
     """
+    import os
+
     import nbformat
     from nbclient import NotebookClient
+
+    # Same single-threaded BLAS as the test run (conftest.py), so stored
+    # outputs are produced under the conditions nbval checks them in.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
 
     path = Path(path)
     if not path.is_file() or path.suffix != ".ipynb":
