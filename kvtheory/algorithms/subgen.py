@@ -1,0 +1,595 @@
+r"""SubGen: threshold clustering for the normaliser, value-norm sampling for the numerator.
+
+SubGen :cite:`zandieh2024subgen` approximates attention as a ratio of two
+estimates, :math:`\hat z=\hat N/\hat Z`, where
+
+* :math:`Z=\sum_i e^{\langle q,k_i\rangle}` (the softmax normaliser) is
+  estimated from an online threshold clustering of the keys with a uniform
+  reservoir of at most ``t`` keys per cluster (Algorithm 5.1 of the book);
+* :math:`N=\sum_i e^{\langle q,k_i\rangle}v_i` (the numerator) is estimated
+  from ``s`` independent slots, each holding one token sampled with
+  probability proportional to :math:`\|v_i\|^2` (Algorithm 5.2).
+
+When the keys fall into few clusters the state has :math:`O(d(mt+s))` words,
+sublinear in the number of tokens. This module also holds two variants
+discussed in the book's caveats, for like-for-like comparison with the
+entrywise lower bounds: :class:`ClusterCentres` (deterministic, scores each
+cluster at its centre) and :class:`SubGenEntrywise` (nonnegative values,
+per-coordinate weighted sampling).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .._validate import as_real_array, check_int, check_real, check_rng
+from ..memory import WORD_BITS, MemoryLedger, float_bits
+from ..stream import StreamingAttention
+
+__all__ = ["SubGen", "SubGenEstimates", "ClusterCentres", "SubGenEntrywise",
+           "RNG_STATE_WORDS"]
+
+#: Words charged for the state of numpy's default bit generator (PCG64 keeps
+#: a 128-bit state and a 128-bit increment between draws).
+RNG_STATE_WORDS = 4
+
+
+class SubGenEstimates(NamedTuple):
+    r"""The two estimates of SubGen in shifted form.
+
+    The true estimates are :math:`\hat N=e^{\text{shift}}\,\text{numerator}`
+    and :math:`\hat Z=e^{\text{shift}}\,\text{normaliser}`; the common shift
+    (the largest score the state sees) keeps both finite for any scores.
+    """
+
+    numerator: np.ndarray
+    normaliser: float
+    shift: float
+
+
+class _Clusters:
+    """Growing arrays of centres, counts and a ``(capacity, t, d)`` reservoir.
+
+    Shared by the SubGen variants; every method is O(1) numpy calls.
+    """
+
+    def __init__(self, d: int, t: int, dtype, initial: int = 16):
+        self.d, self.t, self.dtype = d, t, dtype
+        self.m = 0
+        self.centres = np.zeros((initial, d), dtype=dtype)
+        self.counts = np.zeros(initial, dtype=np.int64)
+        self.sqnorms = np.zeros(initial)             # ||c_j||^2, a cache of the centres
+        self.reservoir = np.zeros((initial, t, d), dtype=dtype) if t > 0 else None
+
+    def _grow(self):
+        cap = self.centres.shape[0]
+        self.centres = np.concatenate([self.centres, np.zeros_like(self.centres)])
+        self.counts = np.concatenate([self.counts, np.zeros(cap, dtype=np.int64)])
+        self.sqnorms = np.concatenate([self.sqnorms, np.zeros(cap)])
+        if self.reservoir is not None:
+            self.reservoir = np.concatenate([self.reservoir, np.zeros_like(self.reservoir)])
+
+    def assign(self, k: np.ndarray, delta2: float) -> tuple[int, bool]:
+        """Index of the cluster ``k`` joins (opening one if needed), and whether it opened."""
+        m = self.m
+        kk = float(k @ k)
+        if m:
+            # ||c - k||^2 = ||c||^2 - 2<c, k> + ||k||^2: one matrix-vector product
+            dist2 = self.sqnorms[:m] - 2.0 * (self.centres[:m] @ k)
+            j = int(dist2.argmin())
+            if dist2[j] + kk <= delta2:
+                return j, False
+        if m == self.centres.shape[0]:
+            self._grow()
+        self.centres[m] = k
+        c = self.centres[m].astype(np.float64)
+        self.sqnorms[m] = c @ c
+        self.m = m + 1
+        return m, True
+
+    def reservoir_add(self, j: int, k: np.ndarray, u: float) -> None:
+        """Algorithm R (Vitter): count token ``k`` in cluster ``j``; ``u`` is a uniform draw."""
+        c = int(self.counts[j]) + 1
+        self.counts[j] = c
+        t = self.t
+        if c <= t:
+            self.reservoir[j, c - 1] = k
+        else:
+            r = int(u * c)               # uniform on {0, ..., c-1}
+            if r < t:
+                self.reservoir[j, r] = k
+
+    def sizes(self) -> np.ndarray:
+        return np.minimum(self.counts[: self.m], self.t)
+
+    def held_keys(self) -> int:
+        return int(np.sum(self.sizes())) if self.t > 0 else 0
+
+    def log_normaliser(self, q: np.ndarray) -> tuple[float, np.ndarray]:
+        r"""``(M, terms)`` with :math:`\hat Z=e^M\sum` terms (one term per cluster)."""
+        m, t = self.m, self.t
+        R = self.reservoir[:m].astype(np.float64, copy=False)
+        sc = R @ q                                           # (m, t)
+        sizes = np.minimum(self.counts[:m], t)
+        valid = np.arange(t)[None, :] < sizes[:, None]
+        sc = np.where(valid, sc, -np.inf)
+        M = float(np.max(sc))
+        per_cluster = np.exp(sc - M).sum(axis=1) * (self.counts[:m] / sizes)
+        return M, per_cluster
+
+
+def _check_query(alg: StreamingAttention, q) -> np.ndarray:
+    if alg.n_seen == 0:
+        raise ValueError("an estimate needs at least one appended token")
+    q = as_real_array(q, "q", ndim=1)
+    if q.size != alg.d:
+        raise ValueError(f"q must have length {alg.d} like the keys, got {q.size}")
+    return q
+
+
+class SubGen(StreamingAttention):
+    r"""SubGen: clustered reservoirs for :math:`Z`, value-norm slots for :math:`N`.
+
+    **Normaliser** (Algorithm 5.1). Each cluster :math:`j` keeps a centre
+    :math:`c_j`, a count :math:`n_j` and a reservoir :math:`R_j` of at most
+    ``t`` keys. A key more than ``delta`` from every centre opens a new
+    cluster and becomes its centre; otherwise it joins a nearest centre. The
+    reservoir keeps a uniform random subset of the cluster's keys
+    (reservoir sampling, Algorithm R :cite:`vitter1985random`), and
+    :math:`\hat Z=\sum_j\frac{n_j}{|R_j|}\sum_{k\in R_j}e^{\langle q,k\rangle}`.
+
+    **Numerator** (Algorithm 5.2). With :math:`F=\sum_i\|v_i\|^2`, each of
+    ``s`` independent slots replaces its token by the arriving one with
+    probability :math:`\|v\|^2/F`; a slot then holds token :math:`i` with
+    probability :math:`\|v_i\|^2/F` (telescoping), and
+    :math:`\hat N=\frac1s\sum_{\text{slots}}e^{\langle q,k\rangle}vF/\|v\|^2`
+    is unbiased (length-squared sampling as in Drineas, Kannan and Mahoney).
+
+    The output is :math:`\hat N/\hat Z`, computed with a common max-shift so
+    scores of any size are safe.
+
+    Parameters
+    ----------
+    delta : float
+        Clustering threshold :math:`\delta\ge0` (Euclidean distance).
+    t : int
+        Reservoir capacity per cluster, ``t >= 1``.
+    s : int
+        Number of value-norm sampling slots, ``s >= 1``.
+    seed : int or numpy.random.Generator
+        Source of all random choices.
+    dtype : numpy floating dtype, default float64
+        Storage precision of centres, reservoir keys and slot contents.
+
+    Attributes
+    ----------
+    n_clusters : int
+        The current number of clusters :math:`m`.
+    centres : numpy.ndarray, shape (m, d)
+        The cluster centres (read-only view).
+    cluster_counts : numpy.ndarray, shape (m,)
+        Tokens per cluster :math:`n_j` (read-only view).
+
+    Notes
+    -----
+    *Memory.* With :math:`b` the storage precision, :math:`m` clusters,
+    :math:`R=\sum_j\min(n_j,t)` reservoir keys and ``d_v`` the value
+    dimension, ``memory_bits()`` is
+
+    .. math::
+        b\,\bigl(md + Rd + s(d+d_v+1)\bigr) + 64\,(2m + 1 + 1 + 1 + 4),
+
+    i.e. centres, reservoir keys and the slots' :math:`(k,v,\|v\|^2)` at
+    precision :math:`b`, plus one 64-bit word each for the :math:`m` counts,
+    the :math:`m` squared centre norms (a float64 cache of the centres that
+    makes the distance computation one matrix-vector product), the float64
+    accumulator :math:`F`, the token counter and the cluster counter, and
+    four words of PCG64 generator state. Slot contents count
+    once :math:`F>0` (before the first nonzero value every slot is empty).
+    Reservoir sizes are :math:`\min(n_j,t)`, so they cost nothing extra.
+
+    *Time.* An update costs :math:`O(md+s)` numpy work (distances to the
+    centres, one vector of ``s + 1`` uniforms) plus :math:`O(d)` per
+    replaced slot, with no Python loop over clusters or slots; ``attend``
+    costs :math:`O(d(mt+s))`.
+
+    References
+    ----------
+    .. [1] A. Zandieh, I. Han, V. Mirrokni, A. Karbasi. SubGen: Token
+       Generation in Sublinear Time and Memory. arXiv:2402.06082, 2024.
+    .. [2] J. S. Vitter. Random Sampling with a Reservoir. ACM TOMS
+       11(1):37-57, 1985.
+
+    Raises
+    ------
+    FloatingPointError
+        From ``attend`` if the estimate exceeds the float range (a slot key
+        scoring over about 745 above every reservoir key).
+
+    Examples
+    --------
+    Keys from three tight clusters give three clusters, whatever ``n``:
+
+    >>> import numpy as np, kvtheory as kv
+    >>> rng = np.random.default_rng(0)
+    >>> centres = rng.normal(size=(3, 4))
+    >>> K = centres[rng.integers(0, 3, size=500)] + 0.01 * rng.normal(size=(500, 4))
+    >>> V = rng.normal(size=(500, 4))
+    >>> alg = kv.algorithms.SubGen(delta=0.3, t=8, s=64, seed=1)
+    >>> for k, v in zip(K, V):
+    ...     alg.append(k, v)
+    >>> alg.n_clusters
+    3
+    >>> q = 0.5 * centres[0]
+    >>> f"{kv.l2_error_ratio(alg.attend(q), q, K, V):.2f}"
+    '0.17'
+    >>> alg.memory_bits() == 64 * (3*4 + 24*4 + 64*(4+4+1)) + 64 * (2*3 + 3 + 4)
+    True
+    """
+
+    name = "SubGen"
+    kind = "oblivious"
+
+    def __init__(self, delta: float, t: int, s: int, seed=0, dtype=np.float64) -> None:
+        super().__init__()
+        self.delta = check_real(delta, "delta", lo=0.0)
+        self.t = check_int(t, "t", lo=1)
+        self.s = check_int(s, "s", lo=1)
+        self._rng = check_rng(seed)
+        self.bits_per_number = float_bits(dtype)
+        self.dtype = np.dtype(dtype)
+        self._delta2 = self.delta * self.delta
+        self._cl: _Clusters | None = None
+        self._F = 0.0
+
+    # ------------------------------------------------------------ state
+    def _allocate(self):
+        self._cl = _Clusters(self.d, self.t, self.dtype)
+        self._sk = np.zeros((self.s, self.d), dtype=self.dtype)
+        self._sv = np.zeros((self.s, self.d_v), dtype=self.dtype)
+        self._sa = np.ones(self.s, dtype=self.dtype)      # ||v||^2 of each slot's token
+
+    @property
+    def n_clusters(self) -> int:
+        """Current number of clusters :math:`m`."""
+        return 0 if self._cl is None else self._cl.m
+
+    def _ro(self, arr):
+        out = arr.view()
+        out.flags.writeable = False
+        return out
+
+    @property
+    def centres(self) -> np.ndarray:
+        """Cluster centres, shape ``(n_clusters, d)`` (read-only)."""
+        if self._cl is None:
+            return np.empty((0, 0))
+        return self._ro(self._cl.centres[: self._cl.m])
+
+    @property
+    def cluster_counts(self) -> np.ndarray:
+        """Tokens per cluster, shape ``(n_clusters,)`` (read-only)."""
+        if self._cl is None:
+            return np.empty(0, dtype=np.int64)
+        return self._ro(self._cl.counts[: self._cl.m])
+
+    @property
+    def value_mass(self) -> float:
+        r""":math:`F=\sum_i\|v_i\|^2` so far."""
+        return self._F
+
+    # ------------------------------------------------------------ hooks
+    def _append(self, k, v):
+        if self._cl is None:
+            self._allocate()
+        u = self._rng.random(self.s + 1)        # one draw for the reservoir, s for the slots
+        cl = self._cl
+        j, _ = cl.assign(k, self._delta2)
+        cl.reservoir_add(j, k, u[0])
+        a = float(v @ v)
+        if a > 0.0:
+            self._F += a
+            take = u[1:] < a / self._F
+            if take.any():
+                self._sk[take] = k
+                self._sv[take] = v
+                self._sa[take] = a
+
+    def estimates(self, q, n_slots: int | None = None) -> SubGenEstimates:
+        r"""The estimates :math:`\hat N` and :math:`\hat Z` for query ``q``, in shifted form.
+
+        Parameters
+        ----------
+        q : array_like, shape (d,)
+            The query.
+        n_slots : int, optional
+            Use only the first ``n_slots`` slots for :math:`\hat N`. The slots
+            are independent, so these are distributed exactly as the slots of
+            a SubGen with ``s = n_slots``: one run serves every smaller budget.
+
+        Returns
+        -------
+        SubGenEstimates
+            ``(numerator, normaliser, shift)`` with
+            :math:`\hat N=e^{\text{shift}}\cdot` ``numerator`` and
+            :math:`\hat Z=e^{\text{shift}}\cdot` ``normaliser``.
+
+        Raises
+        ------
+        ValueError
+            If nothing was appended, ``q`` is not a finite vector of length
+            ``d``, or ``n_slots`` is not in ``1..s``.
+
+        Examples
+        --------
+        >>> import numpy as np, kvtheory as kv
+        >>> alg = kv.algorithms.SubGen(delta=0.5, t=4, s=8, seed=0)
+        >>> alg.append(np.array([1.0, 0.0]), np.array([2.0]))
+        >>> est = alg.estimates(np.array([3.0, 0.0]))
+        >>> f"{est.normaliser * np.exp(est.shift):.4f}", f"{np.exp(3.0):.4f}"
+        ('20.0855', '20.0855')
+        """
+        q = _check_query(self, q)
+        s = self.s if n_slots is None else check_int(n_slots, "n_slots", lo=1, hi=self.s)
+        return self._estimates(q, s)
+
+    def _estimates(self, q, n_slots=None):
+        s = self.s if n_slots is None else n_slots
+        M_z, per_cluster = self._cl.log_normaliser(q)
+        if self._F > 0.0:
+            ss = self._sk[:s].astype(np.float64, copy=False) @ q
+            M = max(M_z, float(np.max(ss)))
+            coef = np.exp(ss - M) * (self._F / (s * self._sa[:s].astype(np.float64)))
+            num = coef @ self._sv[:s].astype(np.float64, copy=False)
+        else:
+            M = M_z
+            num = np.zeros(self.d_v)
+        Z = float(np.sum(per_cluster)) * math.exp(M_z - M)
+        return SubGenEstimates(numerator=num, normaliser=Z, shift=M)
+
+    def _attend(self, q):
+        est = self._estimates(q)
+        if est.normaliser == 0.0:
+            # A sampled slot key scores over ~745 above every reservoir key:
+            # the estimate itself exceeds the float range.
+            raise FloatingPointError(
+                "SubGen's estimate overflows: a sampled key scores over 700 above "
+                "every reservoir key")
+        return est.numerator / est.normaliser
+
+    def memory_ledger(self) -> MemoryLedger:
+        b = self.bits_per_number
+        led = MemoryLedger()
+        m = self.n_clusters
+        d = self.d or 0
+        d_v = self.d_v or 0
+        held = self._cl.held_keys() if self._cl is not None else 0
+        filled = self.s if self._F > 0.0 else 0
+        led.add("cluster centres", m * d, b)
+        led.add("cluster counts", m, WORD_BITS)
+        led.add("centre squared norms (cache)", m, 64)
+        led.add("reservoir keys", held * d, b)
+        led.add("slot keys", filled * d, b)
+        led.add("slot values", filled * d_v, b)
+        led.add("slot value norms", filled, b)
+        led.add("value mass F", 1, 64)
+        led.add("token counter", 1, WORD_BITS)
+        led.add("cluster counter", 1, WORD_BITS)
+        led.add("RNG state", RNG_STATE_WORDS, WORD_BITS)
+        return led
+
+
+class ClusterCentres(StreamingAttention):
+    r"""Deterministic clustering: score each cluster at its centre.
+
+    The book's like-for-like variant for the entrywise notion (Caveat 1).
+    The state is :math:`(c_j,n_j,\sum_{i\in j}v_i)` per cluster, with the
+    clustering rule of :class:`SubGen`; the output is
+
+    .. math:: \hat z=\frac{\sum_j e^{\langle q,c_j\rangle}\,\sum_{i\in j}v_i}
+                          {\sum_j n_j\,e^{\langle q,c_j\rangle}} .
+
+    Every member of cluster :math:`j` is within ``delta`` of :math:`c_j`, so
+    for :math:`\|q\|\le r` each weight is off by a factor in
+    :math:`[e^{-\delta r},e^{\delta r}]`; for nonnegative values this is
+    :math:`\mathrm E_\eta` with :math:`\eta=e^{2\delta r}-1`.
+
+    Parameters
+    ----------
+    delta : float
+        Clustering threshold, ``delta >= 0``.
+    dtype : numpy floating dtype, default float64
+        Storage precision of centres and value sums.
+
+    Notes
+    -----
+    Memory: :math:`b\,m(d+d_v)` bits for centres and value sums, plus one
+    word per count and per cached squared centre norm, the token counter and
+    the cluster counter. No randomness.
+
+    Examples
+    --------
+    >>> import numpy as np, kvtheory as kv
+    >>> alg = kv.algorithms.ClusterCentres(delta=0.1)
+    >>> for k, v in [([1.0, 0.0], [1.0]), ([1.05, 0.0], [3.0]), ([0.0, 1.0], [2.0])]:
+    ...     alg.append(np.array(k), np.array(v))
+    >>> alg.n_clusters
+    2
+    >>> alg.memory_bits() == 64 * 2 * (2 + 1) + 64 * (2 * 2 + 2)
+    True
+    """
+
+    name = "cluster centres"
+    kind = "oblivious"
+
+    def __init__(self, delta: float, dtype=np.float64) -> None:
+        super().__init__()
+        self.delta = check_real(delta, "delta", lo=0.0)
+        self.bits_per_number = float_bits(dtype)
+        self.dtype = np.dtype(dtype)
+        self._delta2 = self.delta ** 2
+        self._cl: _Clusters | None = None
+
+    @property
+    def n_clusters(self) -> int:
+        """Current number of clusters."""
+        return 0 if self._cl is None else self._cl.m
+
+    def _append(self, k, v):
+        if self._cl is None:
+            self._cl = _Clusters(self.d, 0, self.dtype)
+            self._vsum = np.zeros((16, self.d_v), dtype=self.dtype)
+        cl = self._cl
+        j, _ = cl.assign(k, self._delta2)
+        if self._vsum.shape[0] < cl.centres.shape[0]:
+            self._vsum = np.concatenate(
+                [self._vsum, np.zeros((cl.centres.shape[0] - self._vsum.shape[0], self.d_v),
+                                      dtype=self.dtype)])
+        cl.counts[j] += 1
+        self._vsum[j] += v
+
+    def _attend(self, q):
+        cl = self._cl
+        m = cl.m
+        sc = cl.centres[:m].astype(np.float64, copy=False) @ q
+        w = np.exp(sc - np.max(sc))
+        return (w @ self._vsum[:m].astype(np.float64, copy=False)) / (w @ cl.counts[:m])
+
+    def memory_ledger(self) -> MemoryLedger:
+        b = self.bits_per_number
+        m = self.n_clusters
+        led = MemoryLedger()
+        led.add("cluster centres", m * (self.d or 0), b)
+        led.add("cluster value sums", m * (self.d_v or 0), b)
+        led.add("cluster counts", m, WORD_BITS)
+        led.add("centre squared norms (cache)", m, 64)
+        led.add("token counter", 1, WORD_BITS)
+        led.add("cluster counter", 1, WORD_BITS)
+        return led
+
+
+class SubGenEntrywise(StreamingAttention):
+    r"""SubGen with per-(cluster, coordinate) weighted sampling, for nonnegative values.
+
+    The book's like-for-like variant for the entrywise notion (Caveat 1).
+    The normaliser is Algorithm 5.1 (as in :class:`SubGen`). For the
+    numerator, cluster :math:`j` keeps the running sums
+    :math:`a_{jl}=\sum_{i\in j}v_{il}` and, for each coordinate :math:`l`,
+    ``t`` independent slots, each holding a key of the cluster drawn with
+    probability :math:`v_{il}/a_{jl}` (the slot rule of Algorithm 5.2 with
+    weights :math:`v_{il}`). Then
+
+    .. math:: \hat N_l=\sum_j a_{jl}\,\frac1t\sum_{\text{slots }(j,l)}e^{\langle q,k\rangle}
+
+    is unbiased, and since the terms of one cluster are within a factor
+    :math:`e^{2\delta r}` of each other, each cluster's estimate
+    concentrates multiplicatively, giving entrywise accuracy.
+
+    Parameters
+    ----------
+    delta : float
+        Clustering threshold, ``delta >= 0``.
+    t : int
+        Reservoir capacity and slots per (cluster, coordinate), ``t >= 1``.
+    seed : int or numpy.random.Generator
+    dtype : numpy floating dtype, default float64
+
+    Raises
+    ------
+    ValueError
+        From ``append`` if a value has a negative entry.
+
+    Notes
+    -----
+    Memory: :math:`b\,(md+Rd+m d_v+m d_v t d)` bits (centres, reservoir
+    keys, sums :math:`a_{jl}`, slot keys; slots count once
+    :math:`a_{jl}>0`), plus one word per count and per cached squared
+    centre norm, the token and cluster
+    counters and four words of generator state: :math:`O(d^2mt)` words.
+
+    Examples
+    --------
+    >>> import numpy as np, kvtheory as kv
+    >>> rng = np.random.default_rng(0)
+    >>> K = 0.05 * rng.normal(size=(300, 3)); V = rng.random(size=(300, 2))
+    >>> alg = kv.algorithms.SubGenEntrywise(delta=0.5, t=32, seed=0)
+    >>> for k, v in zip(K, V):
+    ...     alg.append(k, v)
+    >>> q = np.ones(3)
+    >>> f"{kv.entrywise_error(alg.attend(q), kv.attention(q, K, V)):.3f}"
+    '0.014'
+    """
+
+    name = "SubGen (entrywise)"
+    kind = "oblivious"
+
+    def __init__(self, delta: float, t: int, seed=0, dtype=np.float64) -> None:
+        super().__init__()
+        self.delta = check_real(delta, "delta", lo=0.0)
+        self.t = check_int(t, "t", lo=1)
+        self._rng = check_rng(seed)
+        self.bits_per_number = float_bits(dtype)
+        self.dtype = np.dtype(dtype)
+        self._delta2 = self.delta ** 2
+        self._cl: _Clusters | None = None
+
+    @property
+    def n_clusters(self) -> int:
+        """Current number of clusters."""
+        return 0 if self._cl is None else self._cl.m
+
+    def _append(self, k, v):
+        if np.any(v < 0):
+            raise ValueError("v must be nonnegative for SubGenEntrywise")
+        if self._cl is None:
+            self._cl = _Clusters(self.d, self.t, self.dtype)
+            self._a = np.zeros((16, self.d_v), dtype=self.dtype)
+            self._slots = np.zeros((16, self.d_v, self.t, self.d), dtype=self.dtype)
+        cl = self._cl
+        u = self._rng.random(1 + self.d_v * self.t)
+        j, _ = cl.assign(k, self._delta2)
+        cap = cl.centres.shape[0]
+        if self._a.shape[0] < cap:
+            extra = cap - self._a.shape[0]
+            self._a = np.concatenate([self._a, np.zeros((extra, self.d_v), dtype=self.dtype)])
+            self._slots = np.concatenate(
+                [self._slots, np.zeros((extra,) + self._slots.shape[1:], dtype=self.dtype)])
+        cl.reservoir_add(j, k, u[0])
+        self._a[j] += v
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = np.where(v > 0, v / self._a[j], 0.0)
+        take = u[1:].reshape(self.d_v, self.t) < p[:, None]
+        if take.any():
+            self._slots[j][take] = k
+
+    def _attend(self, q):
+        cl = self._cl
+        m = cl.m
+        M_z, per_cluster = cl.log_normaliser(q)
+        S = self._slots[:m].astype(np.float64, copy=False) @ q         # (m, d_v, t)
+        M = max(M_z, float(np.max(S)))
+        mean_e = np.exp(S - M).mean(axis=2)                           # (m, d_v)
+        num = np.sum(self._a[:m].astype(np.float64, copy=False) * mean_e, axis=0)
+        Z = float(np.sum(per_cluster)) * math.exp(M_z - M)
+        return num / Z
+
+    def memory_ledger(self) -> MemoryLedger:
+        b = self.bits_per_number
+        m = self.n_clusters
+        d, d_v = self.d or 0, self.d_v or 0
+        held = self._cl.held_keys() if self._cl is not None else 0
+        filled = int(np.count_nonzero(self._a[:m] > 0)) if self._cl is not None else 0
+        led = MemoryLedger()
+        led.add("cluster centres", m * d, b)
+        led.add("cluster counts", m, WORD_BITS)
+        led.add("centre squared norms (cache)", m, 64)
+        led.add("reservoir keys", held * d, b)
+        led.add("cluster value sums", m * d_v, b)
+        led.add("slot keys", filled * self.t * d, b)
+        led.add("token counter", 1, WORD_BITS)
+        led.add("cluster counter", 1, WORD_BITS)
+        led.add("RNG state", RNG_STATE_WORDS, WORD_BITS)
+        return led
