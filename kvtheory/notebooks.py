@@ -45,7 +45,10 @@ def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3") 
                                  "language": "python"}
     client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
                             resources={"metadata": {"path": str(path.parent)}},
-                            store_widget_state=True, record_timing=False)
+                            store_widget_state=True, record_timing=False,
+                            # nbclient drops outputs that arrive later than
+                            # iopub_timeout without an error; be generous.
+                            iopub_timeout=120, raise_on_iopub_timeout=True)
     t0 = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - t0
