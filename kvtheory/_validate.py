@@ -72,7 +72,7 @@ def as_real_array(x, name: str, *, ndim: int | tuple[int, ...] | None = None,
         ):
             want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
-    if finite and arr.size and not np.all(np.isfinite(arr)):
+    if finite and arr.size and not np.isfinite(arr).all():
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     return arr
 
