@@ -7,16 +7,24 @@ the book walk through the rest.
 """
 
 from . import algorithms, bounds, communication, experiments, geometry, instances, viz, widgets
-from .attention import (additive_error, attention, causal_attention,
-                        entrywise_error, l2_error_ratio, logsumexp,
-                        naive_softmax, softmax)
+from .attention import (
+                        additive_error,
+                        attention,
+                        causal_attention,
+                        entrywise_error,
+                        l2_error_ratio,
+                        logsumexp,
+                        naive_softmax,
+                        softmax,
+)
 from .memory import WORD_BITS, MemoryLedger, float_bits
 from .stream import KINDS, ExactCache, StreamingAttention, run_stream
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "algorithms", "bounds", "communication", "experiments", "geometry", "instances", "viz", "widgets",
+    "algorithms", "bounds", "communication", "experiments", "geometry", "instances",
+    "viz", "widgets",
     "softmax", "naive_softmax", "logsumexp", "attention", "causal_attention",
     "entrywise_error", "additive_error", "l2_error_ratio",
     "WORD_BITS", "MemoryLedger", "float_bits",

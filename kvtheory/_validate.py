@@ -68,7 +68,7 @@ def as_real_array(x, name: str, *, ndim: int | tuple[int, ...] | None = None,
             )
     if shape is not None:
         if arr.ndim != len(shape) or any(
-            s is not None and s != a for s, a in zip(shape, arr.shape)
+            s is not None and s != a for s, a in zip(shape, arr.shape, strict=True)
         ):
             want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
             raise ValueError(f"{name} must have shape {want}, got {arr.shape}")

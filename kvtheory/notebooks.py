@@ -24,8 +24,9 @@ def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3") 
     """Execute the notebook at ``path`` top to bottom and save it in place.
 
     Widget state is recorded during execution (nbclient's output-widget
-    hooks need it) and stripped before saving. Returns the wall time in seconds. Raises ``nbclient`` 's
-    ``CellExecutionError`` if a cell fails (the file is then left untouched).
+    hooks need it) and stripped before saving. Returns the wall time in
+    seconds. Raises nbclient's ``CellExecutionError`` if a cell fails (the
+    file is then left untouched).
     """
     import os
 

@@ -84,8 +84,8 @@ class StreamingAttention:
         super().__init_subclass__(**kwargs)
         check_choice(cls.kind, f"{cls.__name__}.kind", KINDS)
         own = StreamingAttention
-        if (getattr(cls, "memory_bits") is own.memory_bits
-                and getattr(cls, "memory_ledger") is own.memory_ledger):
+        if (cls.memory_bits is own.memory_bits
+                and cls.memory_ledger is own.memory_ledger):
             # Checked at instantiation, so intermediate base classes are fine.
             cls._needs_memory = True
         else:

@@ -37,7 +37,8 @@ def test_notebook_hygiene(path):
             assert out["output_type"] != "error", f"error output in cell {c['execution_count']}"
             if out["output_type"] == "stream":
                 assert out["name"] != "stderr" or not out["text"].strip(), (
-                    f"stderr output (a warning?) in cell {c['execution_count']}: {out['text'][:200]}"
+                    f"stderr output (a warning?) in cell {c['execution_count']}: "
+                    f"{out['text'][:200]}"
                 )
         tags = c.get("metadata", {}).get("tags", [])
         if "nbval-ignore-output" in tags:

@@ -64,7 +64,7 @@ def test_sliding_window_is_exact_over_its_window_and_counts_memory():
         lo = max(0, i - W + 1)
         np.testing.assert_allclose(Z[i], kv.attention(Q[i], K[lo:i + 1], V[lo:i + 1]), atol=1e-13)
     win = SlidingWindow(W)
-    for i, (k, v) in enumerate(zip(K, V)):
+    for i, (k, v) in enumerate(zip(K, V, strict=True)):
         win.append(k, v)
         assert win.memory_bits() == min(i + 1, W) * 8 * 64 + 64
 

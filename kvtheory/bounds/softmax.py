@@ -36,7 +36,7 @@ def softmax_shift_invariance(*, wrong: bool = False) -> Certificate:
     xs = sp.symbols("x1:4", real=True)
     c = sp.Symbol("c", real=True)
     moved = [c * x for x in xs] if wrong else [x + c for x in xs]
-    holds = all(sympy_is_zero(a - b) for a, b in zip(_softmax(moved), _softmax(xs)))
+    holds = all(sympy_is_zero(a - b) for a, b in zip(_softmax(moved), _softmax(xs), strict=True))
     op = r"c\,x" if wrong else r"x + c\mathbf 1"
     return Certificate(
         name="softmax_shift_invariance",
