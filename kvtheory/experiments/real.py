@@ -1,0 +1,642 @@
+r"""Experiments of Chapter 10: what real KV caches look like.
+
+Everything here works on a :class:`kvtheory.real.RealKV`, the per-layer,
+per-head queries, keys and values that SmolLM2-135M computes on a text
+(:func:`kvtheory.real.extract_kv`), or on plain arrays, so the measurements
+can be reproduced on any model's cache. The model itself is only needed by
+:func:`corpus_kv`, :func:`greedy_samples`, :func:`precision_check` and
+:func:`attention_reproduction`.
+
+Conventions: queries are scaled by :math:`1/\sqrt d` (``RealKV.head``), so
+``kv.causal_attention(Q, K, V)`` is what a head computes. Query head ``j``
+reads key/value head ``j // 3``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import as_real_array, check_choice, check_int, check_real, check_rng
+from ..attention import causal_attention
+from ..memory import float_bits
+from ..stream import ExactCache, StreamingAttention
+
+__all__ = [
+    "DEFAULT_PROMPTS",
+    "corpus_kv",
+    "greedy_samples",
+    "precision_check",
+    "attention_reproduction",
+    "singular_values",
+    "effective_rank",
+    "causal_weights",
+    "attention_profile",
+    "cluster_count",
+    "HeadStats",
+    "head_table",
+    "summarise_table",
+    "dimension_vs_log_n",
+    "topk_oracle_check",
+    "METHODS",
+    "make_method",
+    "stream_errors",
+    "compression_sweep",
+    "index_sweep",
+]
+
+#: The prompts whose greedy continuations the chapter shows.
+DEFAULT_PROMPTS = (
+    "Photosynthesis is the process by which",
+    "Once upon a time, there was a little",
+    "A good night of sleep helps",
+)
+
+
+# --------------------------------------------------------------- the model
+def corpus_kv(max_tokens: int = 1024, *, use_cache: bool = True):
+    """The K/V cache of the shipped corpus (:func:`kvtheory.data.load_corpus`).
+
+    Returns a :class:`kvtheory.real.RealKV` of the first ``max_tokens``
+    tokens; cached on disk after the first call.
+    """
+    from ..data import load_corpus
+    from ..real import extract_kv
+
+    return extract_kv(load_corpus(), max_tokens=max_tokens, use_cache=use_cache)
+
+
+def greedy_samples(prompts=DEFAULT_PROMPTS, max_new_tokens: int = 20, *,
+                   use_cache: bool = True) -> list[tuple[str, str]]:
+    """``(prompt, greedy continuation)`` for each prompt (float32 model)."""
+    from ..real import generate
+
+    if isinstance(prompts, str):
+        raise TypeError("prompts must be a sequence of strings, not one string")
+    return [(p, generate(p, max_new_tokens, use_cache=use_cache)) for p in prompts]
+
+
+def precision_check(text: str | None = None, *, n_tokens: int = 64,
+                    use_cache: bool = True) -> dict:
+    r"""Next-token distributions of the float32 and float64 passes, compared.
+
+    Runs the model on the first ``n_tokens`` tokens of ``text`` (default: the
+    corpus) in both precisions and compares the distributions
+    :math:`p^{32}_i,p^{64}_i` of the next token at every position ``i``.
+
+    Returns
+    -------
+    dict
+        ``n`` positions; ``max_abs_dp`` :math:`=\max_{i,x}|p^{32}_i(x)-p^{64}_i(x)|`;
+        ``max_kl`` :math:`=\max_i \mathrm{KL}(p^{64}_i\,\|\,p^{32}_i)` in nats;
+        ``argmax_agree`` the fraction of positions with the same most likely token;
+        ``max_abs_dlogit``.
+    """
+    from ..data import load_corpus
+    from ..real import load_model, load_tokenizer, model_hash
+    from ..real.cache import cache_key, cache_load, cache_save
+
+    text = load_corpus() if text is None else text
+    if not isinstance(text, str) or not text:
+        raise TypeError("text must be a non-empty str")
+    n_tokens = check_int(n_tokens, "n_tokens", lo=1, hi=1024)
+    key = cache_key("prec", model=model_hash(), text=text, n_tokens=n_tokens)
+    hit = cache_load("prec", key) if use_cache else None
+    if hit is None:
+        ids = load_tokenizer().encode(text)[:n_tokens]
+        l32 = load_model(np.float32).forward(ids, all_logits=True).logits.astype(np.float64)
+        l64 = load_model(np.float64).forward(ids, all_logits=True).logits
+        lp32 = l32 - np.logaddexp.reduce(l32, axis=1, keepdims=True)
+        lp64 = l64 - np.logaddexp.reduce(l64, axis=1, keepdims=True)
+        p32, p64 = np.exp(lp32), np.exp(lp64)
+        hit = {
+            "n": np.array(ids.size),
+            "max_abs_dp": np.array(np.max(np.abs(p32 - p64))),
+            "max_kl": np.array(np.max(np.sum(p64 * (lp64 - lp32), axis=1))),
+            "argmax_agree": np.array(np.mean(l32.argmax(1) == l64.argmax(1))),
+            "max_abs_dlogit": np.array(np.max(np.abs(l32 - l64))),
+        }
+        if use_cache:
+            cache_save("prec", key, hit)
+    out = {k: float(v) for k, v in hit.items()}
+    out["n"] = int(out["n"])
+    return out
+
+
+def attention_reproduction(text: str | None = None, *, n_tokens: int = 128,
+                           use_cache: bool = True) -> dict:
+    """Do the returned Q, K, V reproduce the model's own attention outputs?
+
+    For every layer and query head, recompute the head's output with the
+    library's ``kv.causal_attention`` (float64) from ``RealKV.head`` and
+    compare it with the output the forward pass computed internally (float32,
+    batched, grouped-query, masked). Returns ``max_abs_diff``, ``max_abs_output``
+    (for scale) and the number of heads checked.
+    """
+    from ..data import load_corpus
+    from ..real import extract_kv
+
+    text = load_corpus() if text is None else text
+    n_tokens = check_int(n_tokens, "n_tokens", lo=1, hi=1024)
+    r = extract_kv(text, max_tokens=n_tokens, outputs=True, use_cache=use_cache)
+    L, H = r.Q.shape[:2]
+    worst, scale = 0.0, 0.0
+    for layer in range(L):
+        for h in range(H):
+            Z = causal_attention(*r.head(layer, h))
+            O = r.O[layer, h].astype(np.float64)
+            worst = max(worst, float(np.max(np.abs(Z - O))))
+            scale = max(scale, float(np.max(np.abs(O))))
+    return {"max_abs_diff": worst, "max_abs_output": scale, "heads": L * H, "n": r.n}
+
+
+# ---------------------------------------------------------- key geometry
+def singular_values(K, *, centre: bool = True) -> np.ndarray:
+    r"""Singular values of the key matrix, largest first.
+
+    With ``centre=True`` the mean key is subtracted first. Softmax ignores a
+    common shift of all scores, and :math:`\langle q,k_t+c\rangle=
+    \langle q,k_t\rangle+\langle q,c\rangle`, so the mean key does not affect
+    any attention output: the centred spectrum is the geometry attention sees.
+
+    For ``n >= d`` the values come from the eigenvalues of the ``d x d``
+    Gram matrix, so singular values below about :math:`10^{-8}\sigma_1`
+    are only accurate to that level.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kvtheory.experiments.real import singular_values
+    >>> K = np.outer(np.arange(1.0, 6.0), [1.0, 0.0, 0.0]) + 7.0
+    >>> [f"{s:.2f}" for s in singular_values(K)]
+    ['3.16', '0.00', '0.00']
+    """
+    K = as_real_array(K, "K", ndim=2)
+    if centre:
+        K = K - K.mean(axis=0)
+    if K.shape[0] < K.shape[1]:
+        return np.linalg.svd(K, compute_uv=False)
+    ev = np.linalg.eigvalsh(K.T @ K)[::-1]        # the d x d Gram matrix: cheap for n >> d
+    return np.sqrt(np.clip(ev, 0.0, None))
+
+
+def effective_rank(K, *, energy: float = 0.9, centre: bool = True) -> int:
+    r"""Least :math:`r` with :math:`\sum_{i\le r}\sigma_i^2\ge\text{energy}\sum_i\sigma_i^2`.
+
+    The number of directions that hold a fraction ``energy`` of the
+    (centred) keys' squared Frobenius norm.
+
+    Raises
+    ------
+    ValueError
+        If ``energy`` is not in (0, 1] or ``K`` is not a finite 2-D array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kvtheory.experiments.real import effective_rank
+    >>> rng = np.random.default_rng(0)
+    >>> K = rng.normal(size=(500, 3)) @ rng.normal(size=(3, 16))   # rank 3
+    >>> effective_rank(K, energy=0.999)
+    3
+    """
+    energy = check_real(energy, "energy", lo=0, hi=1, lo_open=True)
+    s2 = singular_values(K, centre=centre) ** 2
+    tot = s2.sum()
+    if tot == 0:
+        return 0
+    return int(np.searchsorted(np.cumsum(s2) / tot, energy - 1e-12) + 1)
+
+
+def cluster_count(K, delta: float, *, normalise: bool = True) -> int:
+    r"""Clusters opened by SubGen's threshold rule at distance ``delta``.
+
+    With ``normalise=True`` the keys are first divided by their largest norm
+    :math:`R`, so they lie in the unit ball as in the theorems and ``delta``
+    is relative to :math:`R`. Uses ``kvtheory.geometry.packing.threshold_clustering``,
+    the same rule as ``kvtheory.algorithms.SubGen``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kvtheory.experiments.real import cluster_count
+    >>> K = np.array([[1.0, 0.0], [0.99, 0.0], [0.0, 1.0]])
+    >>> cluster_count(K, 0.1)
+    2
+    """
+    from ..geometry.packing import threshold_clustering
+
+    K = as_real_array(K, "K", ndim=2)
+    delta = check_real(delta, "delta", lo=0, lo_open=True)
+    if normalise:
+        R = float(np.max(np.linalg.norm(K, axis=1)))
+        K = K / R if R > 0 else K
+    return threshold_clustering(K, delta).n_clusters
+
+
+# ------------------------------------------------------ attention weights
+def causal_weights(Q, K) -> np.ndarray:
+    """The causal attention matrix ``W[i, t]`` (zero for ``t > i``), float64.
+
+    With fewer queries ``m`` than keys ``n``, row ``i`` is the query at
+    position ``n - m + i`` (the last ``m`` positions); use this to score a
+    suffix, or pass positions explicitly via :func:`attention_profile`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kvtheory.experiments.real import causal_weights
+    >>> W = causal_weights(np.zeros((3, 2)), np.zeros((3, 2)))
+    >>> W.round(3).tolist()
+    [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.333, 0.333, 0.333]]
+    """
+    Q = as_real_array(Q, "Q", ndim=2)
+    K = as_real_array(K, "K", ndim=2, shape=(None, Q.shape[1]))
+    m, n = Q.shape[0], K.shape[0]
+    if m > n:
+        raise ValueError(f"Q must have at most {n} rows (one per key), got {m}")
+    return _weights_at(Q, K, np.arange(n - m, n))
+
+
+def _weights_at(Q, K, positions) -> np.ndarray:
+    """Softmax of ``Q @ K.T`` with row ``i`` seeing keys ``t <= positions[i]``."""
+    S = Q @ K.T
+    S[positions[:, None] < np.arange(K.shape[0])[None, :]] = -np.inf   # causal mask
+    S -= S.max(axis=1, keepdims=True)
+    np.exp(S, out=S)
+    S /= S.sum(axis=1, keepdims=True)
+    return S
+
+
+def attention_profile(Q, K, *, k: int = 16, window: int = 64, start: int = 128,
+                      stride: int = 1) -> dict:
+    r"""Sparsity and recency of one head's causal attention.
+
+    Averages over query positions ``i = start, start + stride, ...``
+    (0-based), where at least ``start + 1`` keys are visible:
+
+    * ``topk_mass``: mass on the ``k`` heaviest keys;
+    * ``recent_mass``: mass on the last ``window`` keys (``t > i - window``);
+    * ``sink_mass``: mass on the first token;
+    * ``by_distance``: mean weight at distance ``i - t`` for ``0 <= i - t < window``;
+    * ``entropy_ratio``: mean entropy of the weights over :math:`\ln(i+1)`;
+    * ``score_spread``: mean of :math:`\max_t s_{it}-\mathrm{mean}_t s_{it}`
+      over visible keys, the realised counterpart of the norm budget
+      :math:`\|q\|\,\|k\|`.
+
+    Raises
+    ------
+    ValueError
+        If ``start`` is not below the number of tokens, or ``k``/``window`` < 1.
+    """
+    Q = as_real_array(Q, "Q", ndim=2)
+    K = as_real_array(K, "K", ndim=2, shape=(Q.shape[0], Q.shape[1]))
+    n = Q.shape[0]
+    k = check_int(k, "k", lo=1)
+    window = check_int(window, "window", lo=1)
+    start = check_int(start, "start", lo=0, hi=n - 1)
+    stride = check_int(stride, "stride", lo=1)
+    rows = np.arange(start, n, stride)
+    S = Q[rows] @ K.T
+    vis = rows[:, None] >= np.arange(n)[None, :]
+    mean_s = np.sum(np.where(vis, S, 0.0), axis=1) / (rows + 1)
+    spread = float(np.mean(np.max(np.where(vis, S, -np.inf), axis=1) - mean_s))
+    W = _weights_at(Q[rows], K, rows)
+    top = -np.partition(-W, min(k, n) - 1, axis=1)[:, :k]
+    dist = rows[:, None] - np.arange(n)[None, :]
+    recent = (dist >= 0) & (dist < window)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ent = -np.sum(np.where(W > 0, W * np.log(W), 0.0), axis=1)
+    r = np.arange(rows.size)
+    by_dist = np.empty(window)
+    for j in range(window):
+        ok = rows - j >= 0
+        by_dist[j] = np.mean(W[r[ok], rows[ok] - j]) if ok.any() else 0.0
+    return {
+        "topk_mass": float(np.mean(top.sum(axis=1))),
+        "recent_mass": float(np.mean(np.sum(W * recent, axis=1))),
+        "sink_mass": float(np.mean(W[:, 0])),
+        "by_distance": by_dist,
+        "entropy_ratio": float(np.mean(ent / np.log(rows + 1))),
+        "score_spread": spread,
+    }
+
+
+# ---------------------------------------------------------- the head table
+@dataclass(frozen=True)
+class HeadStats:
+    """One row of the per-head table (one query head and the key head it reads)."""
+
+    layer: int
+    head: int
+    kv_head: int
+    eff_rank: int          # centred keys, 90% energy
+    clusters: int          # threshold clustering of keys / R at delta
+    topk_mass: float
+    recent_mass: float
+    sink_mass: float
+    entropy_ratio: float
+    score_spread: float    # mean over queries of max - mean visible score
+    key_radius: float      # R = max ||k||
+    query_radius: float    # r = max ||q|| / sqrt(d)
+
+
+def head_table(kvr, *, delta: float = 0.5, k: int = 16, window: int = 64,
+               start: int = 128, stride: int = 4, layers=None) -> list[HeadStats]:
+    """Per query head statistics of a :class:`kvtheory.real.RealKV`.
+
+    Key statistics (effective rank, clusters at relative distance ``delta``,
+    key radius) are computed once per key/value head and repeated for its
+    query heads; attention statistics use every ``stride``-th query position
+    from ``start`` on (:func:`attention_profile`). ``layers`` restricts the
+    layers (default: all).
+    """
+    L, H, n, d = kvr.Q.shape
+    Hkv = kvr.K.shape[1]
+    layers = range(L) if layers is None else [check_int(x, "layers", lo=0, hi=L - 1)
+                                              for x in layers]
+    delta = check_real(delta, "delta", lo=0, lo_open=True)
+    rows = []
+    for layer in layers:
+        kstats = {}
+        for g in range(Hkv):
+            K = kvr.K[layer, g].astype(np.float64)
+            kstats[g] = (effective_rank(K), cluster_count(K, delta),
+                         float(np.max(np.linalg.norm(K, axis=1))))
+        for h in range(H):
+            Q, K, _ = kvr.head(layer, h)
+            g = h // (H // Hkv)
+            prof = attention_profile(Q, K, k=k, window=window, start=start, stride=stride)
+            rows.append(HeadStats(layer, h, g, kstats[g][0], kstats[g][1],
+                                  prof["topk_mass"], prof["recent_mass"], prof["sink_mass"],
+                                  prof["entropy_ratio"], prof["score_spread"], kstats[g][2],
+                                  float(np.max(np.linalg.norm(Q, axis=1)))))
+    return rows
+
+
+def summarise_table(rows) -> dict:
+    """Quartiles (25%, 50%, 75%), min and max of each numeric column of :func:`head_table`."""
+    if not rows:
+        raise ValueError("rows must be a non-empty list of HeadStats")
+    cols = ["eff_rank", "clusters", "topk_mass", "recent_mass", "sink_mass",
+            "entropy_ratio", "score_spread", "key_radius", "query_radius"]
+    out = {}
+    for c in cols:
+        x = np.array([getattr(r, c) for r in rows], dtype=float)
+        out[c] = {"min": float(x.min()), "q25": float(np.quantile(x, 0.25)),
+                  "median": float(np.median(x)), "q75": float(np.quantile(x, 0.75)),
+                  "max": float(x.max())}
+    return out
+
+
+def dimension_vs_log_n(n: int, d: int = 64, *, eps: float = 0.5, delta: float = 0.1) -> dict:
+    r"""Where a head dimension ``d`` sits against :math:`\log n` and Theorem 3.1's threshold.
+
+    Returns ``ln_n``, ``d_over_ln_n``, the Hoeffding dimension
+    :math:`\frac{2}{\varepsilon^2}\ln\frac n\delta` of the space barrier, and
+    ``n_max``, the largest :math:`n` for which ``d`` meets it
+    (:math:`n\le\delta e^{\varepsilon^2 d/2}`).
+
+    Examples
+    --------
+    >>> from kvtheory.experiments.real import dimension_vs_log_n
+    >>> r = dimension_vs_log_n(1000, 64)
+    >>> f"{r['d_over_ln_n']:.2f} {r['hoeffding_d']:.1f} {r['n_max']}"
+    '9.26 73.7 298'
+    """
+    n = check_int(n, "n", lo=2)
+    d = check_int(d, "d", lo=1)
+    eps = check_real(eps, "eps", lo=0, hi=1, lo_open=True, hi_open=True)
+    delta = check_real(delta, "delta", lo=0, hi=1, lo_open=True, hi_open=True)
+    return {"ln_n": math.log(n), "d_over_ln_n": d / math.log(n),
+            "hoeffding_d": 2 / eps ** 2 * math.log(n / delta),
+            "n_max": int(math.floor(delta * math.exp(eps ** 2 * d / 2)))}
+
+
+def topk_oracle_check(kvr, heads, *, k: int = 16, start: int = 128, stride: int = 4) -> dict:
+    r"""Check the mass bound of Chapter 10 on real heads with the top-``k`` oracle set.
+
+    For each query position :math:`i` (every ``stride``-th from ``start``)
+    of each ``(layer, head)``, let :math:`S_i` be the ``k`` keys of largest
+    weight, :math:`\beta_i=1-w(S_i)` the mass outside, and :math:`\hat z_i`
+    attention over :math:`S_i` alone. The proposition predicts
+    :math:`\|z_i-\hat z_i\|\le\beta_i\max_{t\notin S_i}\|v_t-\hat z_i\|`
+    (and :math:`\le 2\beta_i\max_t\|v_t\|`).
+
+    Returns
+    -------
+    dict
+        ``checks`` (query positions checked), ``violations`` of the first
+        bound (beyond a relative rounding slack of 1e-9), ``max_ratio`` of
+        error to the first bound, ``mean_beta``, and ``mean_rel_err``
+        :math:`\|z_i-\hat z_i\|/\|z_i\|` averaged over checks.
+    """
+    k = check_int(k, "k", lo=1)
+    checks = violations = 0
+    ratios, betas, rels = [], [], []
+    for layer, h in heads:
+        Q, K, V = kvr.head(layer, h)
+        n = Q.shape[0]
+        rows = np.arange(check_int(start, "start", lo=0, hi=n - 1), n,
+                         check_int(stride, "stride", lo=1))
+        W = _weights_at(Q[rows], K, rows)
+        idx = np.argpartition(-W, k - 1, axis=1)[:, :k]
+        keep = np.zeros_like(W, dtype=bool)
+        np.put_along_axis(keep, idx, True, axis=1)
+        mass = np.sum(W * keep, axis=1)
+        Z = W @ V
+        Zhat = ((W * keep) @ V) / mass[:, None]
+        err = np.linalg.norm(Z - Zhat, axis=1)
+        # max over visible t outside S of ||v_t - zhat_i||
+        d2 = (np.sum(V * V, axis=1)[None, :] - 2 * Zhat @ V.T
+              + np.sum(Zhat * Zhat, axis=1)[:, None])
+        vis = rows[:, None] >= np.arange(n)[None, :]
+        far = np.sqrt(np.max(np.where(vis & ~keep, np.maximum(d2, 0.0), 0.0), axis=1))
+        bound = (1 - mass) * far
+        violations += int(np.sum(err > bound * (1 + 1e-9) + 1e-12))
+        checks += rows.size
+        ok = bound > 0
+        ratios.append(np.max(err[ok] / bound[ok]) if ok.any() else 0.0)
+        betas.append(1 - mass)
+        rels.append(err / np.maximum(np.linalg.norm(Z, axis=1), 1e-300))
+    return {"checks": checks, "violations": violations, "max_ratio": float(np.max(ratios)),
+            "mean_beta": float(np.mean(np.concatenate(betas))),
+            "mean_rel_err": float(np.mean(np.concatenate(rels)))}
+
+
+# ------------------------------------------------- compression on real caches
+#: Methods of :func:`make_method`, with the meaning of their budget argument.
+METHODS = {
+    "sliding window": "W = budget tokens",
+    "sink + window": "4 sink tokens + (budget - 4) recent",
+    "H2O": "budget tokens, half of them recent",
+    "TOVA": "budget tokens",
+    "key norm": "budget tokens with the largest key norm",
+    "reservoir": "uniform sample of budget tokens",
+    "quantized": "bits per entry = round(64 * budget / n), 1..16",
+    "SubGen": "delta = 0.8 R, t = budget // 8 per cluster, s = budget // 2 slots",
+}
+
+
+def make_method(method: str, budget: int, *, n: int, key_radius: float = 1.0,
+                seed=0) -> StreamingAttention:
+    """A fresh compression algorithm from :mod:`kvtheory.algorithms`.
+
+    ``budget`` is a number of tokens of a length-``n`` stream; each method
+    turns it into its own parameter (see :data:`METHODS`), so that at one
+    budget the methods keep roughly ``budget / n`` of the exact cache's bits
+    (SubGen's memory depends on the data and is measured, not set).
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is unknown or ``budget`` is not in ``[8, n]``.
+    """
+    from .. import algorithms as A
+
+    check_choice(method, "method", set(METHODS))
+    n = check_int(n, "n", lo=8)
+    budget = check_int(budget, "budget", lo=8, hi=n)
+    rng = check_rng(seed)
+    if method == "sliding window":
+        return A.SlidingWindow(W=budget)
+    if method == "sink + window":
+        return A.SinkWindow(n_sink=4, W=budget - 4)
+    if method == "H2O":
+        return A.HeavyHitterEviction(budget=budget, recent=budget // 2)
+    if method == "TOVA":
+        return A.TOVAEviction(budget=budget)
+    if method == "key norm":
+        return A.KeyNormEviction(budget=budget)
+    if method == "reservoir":
+        return A.ReservoirSampling(s=budget, seed=rng)
+    if method == "quantized":
+        return A.QuantizedCache(bits=int(min(16, max(1, round(64 * budget / n)))))
+    key_radius = check_real(key_radius, "key_radius", lo=0, lo_open=True)
+    return A.SubGen(delta=0.8 * key_radius, t=max(1, budget // 8), s=max(1, budget // 2),
+                    seed=rng)
+
+
+def stream_errors(algorithm: StreamingAttention, Q, K, V, *, start: int = 0,
+                  seps_every: int = 16) -> dict:
+    r"""Stream ``(Q[i], K[i], V[i])`` through ``algorithm`` with ``step`` and score it.
+
+    Every token is stepped (so query-aware methods see every query); from
+    step ``start`` on, the output :math:`\hat z_i` is compared with exact
+    causal attention :math:`z_i`.
+
+    Returns
+    -------
+    dict
+        ``rel_err``: the relative error of the whole output matrix,
+        :math:`\bigl(\sum_i\|\hat z_i-z_i\|_2^2/\sum_i\|z_i\|_2^2\bigr)^{1/2}`
+        over the scored steps; ``step_err``: :math:`\|\hat z_i-z_i\|_2` per
+        scored step; ``s_eps``: the mean of SubGen's ratio
+        :math:`\|\hat z_i-z_i\|_2/(\|w_i\|_2\|V_{\le i}\|_{op})` over every
+        ``seps_every``-th scored step; ``memory_bits`` after the last step;
+        ``exact_bits``, the float64 exact cache's bits for the same stream.
+
+    Examples
+    --------
+    >>> import numpy as np, kvtheory as kv
+    >>> from kvtheory.experiments.real import stream_errors
+    >>> rng = np.random.default_rng(0)
+    >>> Q, K, V = rng.normal(size=(3, 40, 4))
+    >>> r = stream_errors(kv.ExactCache(), Q, K, V, start=10)
+    >>> bool(r["rel_err"] < 1e-12), r["memory_bits"] == r["exact_bits"]
+    (True, True)
+    """
+    if not isinstance(algorithm, StreamingAttention):
+        raise TypeError(f"algorithm must be a StreamingAttention, got {type(algorithm).__name__}")
+    Q = as_real_array(Q, "Q", ndim=2)
+    K = as_real_array(K, "K", ndim=2, shape=Q.shape)
+    V = as_real_array(V, "V", ndim=2)
+    n = Q.shape[0]
+    if V.shape[0] != n:
+        raise ValueError(f"V must have {n} rows like Q, got {V.shape[0]}")
+    start = check_int(start, "start", lo=0, hi=n - 1)
+    seps_every = check_int(seps_every, "seps_every", lo=1)
+    rows = np.arange(start, n)
+    W = _weights_at(Q[start:], K, rows)
+    Z = W @ V
+    Zhat = np.empty_like(Z)
+    for i in range(n):
+        z = algorithm.step(Q[i], K[i], V[i])
+        if i >= start:
+            Zhat[i - start] = z
+    err = np.linalg.norm(Zhat - Z, axis=1)
+    den = float(np.sqrt(np.sum(Z * Z)))
+    rel = float(np.sqrt(np.sum(err ** 2)) / den) if den > 0 else float(np.sqrt(np.sum(err ** 2)))
+    pick = np.arange(0, n - start, seps_every)
+    ratios = []
+    for j in pick:                      # ||V||_op from the d x d Gram matrix (cheap)
+        Vp = V[: rows[j] + 1]
+        op = math.sqrt(max(float(np.linalg.eigvalsh(Vp.T @ Vp)[-1]), 0.0))
+        ratios.append(err[j] / (np.linalg.norm(W[j]) * op) if op > 0 else 0.0)
+    return {"rel_err": rel, "step_err": err, "s_eps": float(np.mean(ratios)),
+            "memory_bits": int(algorithm.memory_bits()),
+            "exact_bits": int(2 * n * K.shape[1] * float_bits(np.float64) + 64)}
+
+
+def compression_sweep(kvr, heads, methods=tuple(METHODS), budgets=(32, 64, 128), *,
+                      n: int = 512, start: int = 128, seed=0) -> list[dict]:
+    """Run each method at each budget on each ``(layer, head)`` of a RealKV.
+
+    Returns one record per (head, method, budget) with ``rel_err`` and
+    ``s_eps`` (see :func:`stream_errors`), ``memory_bits`` and ``fraction``
+    (of the float64 exact cache's bits).
+    """
+    rng = check_rng(seed)
+    n = check_int(n, "n", lo=16, hi=kvr.n)
+    out = []
+    for layer, h in heads:
+        Q, K, V = kvr.head(layer, h, n=n)
+        R = float(np.max(np.linalg.norm(K, axis=1)))
+        for m in methods:
+            for b in budgets:
+                alg = make_method(m, b, n=n, key_radius=R, seed=rng)
+                rec = stream_errors(alg, Q, K, V, start=start)
+                out.append({"layer": layer, "head": h, "method": m, "budget": b,
+                            "rel_err": rec["rel_err"], "s_eps": rec["s_eps"],
+                            "memory_bits": rec["memory_bits"],
+                            "fraction": rec["memory_bits"] / rec["exact_bits"]})
+    return out
+
+
+def index_sweep(methods=tuple(METHODS), budgets=(32, 64, 128), *, n: int = 512,
+                d: int = 64, trials: int = 100, seed=0) -> list[dict]:
+    r"""The same methods and budgets on Chapter 3's hard instance (INDEX through attention).
+
+    Alice streams ``n`` tokens with random sign keys in dimension ``d`` and
+    0/1 values; Bob's query :math:`Ck_{i^*}` asks for one bit
+    (``kvtheory.instances.index.run_index_protocol``). Returns one record per
+    (method, budget) with ``success`` (decoding rate), ``memory_bits``,
+    ``fraction`` of the float64 exact cache's bits, and ``ceiling`` (the
+    information-theoretic ceiling at that memory).
+    """
+    from ..instances.index import run_index_protocol
+
+    n = check_int(n, "n", lo=16)
+    d = check_int(d, "d", lo=1)
+    trials = check_int(trials, "trials", lo=1)
+    rng = check_rng(seed)
+    exact_bits = 2 * n * d * 64 + 64
+    out = []
+    for m in methods:
+        for b in budgets:
+            alg_seed = int(rng.integers(0, 2**31))
+            res = run_index_protocol(
+                lambda m=m, b=b, s=alg_seed: make_method(m, b, n=n, key_radius=1.0, seed=s),
+                n, d, trials=trials, seed=int(rng.integers(0, 2**31)))
+            out.append({"method": m, "budget": b, "n": n, "success": res.success_rate,
+                        "memory_bits": res.memory_bits,
+                        "fraction": res.memory_bits / exact_bits, "ceiling": res.ceiling})
+    return out
+
+
+def exact_reference(kvr, layer: int, head: int, *, n: int = 512) -> dict:
+    """``stream_errors`` of ``ExactCache`` on one head: the zero-error, full-memory point."""
+    Q, K, V = kvr.head(layer, head, n=n)
+    return stream_errors(ExactCache(), Q, K, V)
