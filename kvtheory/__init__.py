@@ -6,7 +6,17 @@ lower-bound proofs, and sympy certificates of every bound. Start with
 the book walk through the rest.
 """
 
-from . import algorithms, bounds, communication, experiments, geometry, instances, viz, widgets
+from . import (
+                        algorithms,
+                        bench,
+                        bounds,
+                        communication,
+                        experiments,
+                        geometry,
+                        instances,
+                        viz,
+                        widgets,
+)
 from .attention import (
                         additive_error,
                         attention,
@@ -23,7 +33,7 @@ from .stream import KINDS, ExactCache, StreamingAttention, run_stream
 __version__ = "0.1.0"
 
 __all__ = [
-    "algorithms", "bounds", "communication", "experiments", "geometry", "instances",
+    "algorithms", "bench", "bounds", "communication", "experiments", "geometry", "instances",
     "viz", "widgets",
     "softmax", "naive_softmax", "logsumexp", "attention", "causal_attention",
     "entrywise_error", "additive_error", "l2_error_ratio",

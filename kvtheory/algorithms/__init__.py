@@ -4,6 +4,29 @@ Every class here subclasses :class:`kvtheory.StreamingAttention` and counts
 its memory honestly in ``memory_bits()``.
 """
 
-from .window import SlidingWindow
+from .estimators import ImportanceSamplingEstimator, UniformSamplingEstimator
+from .eviction import HeavyHitterEviction, KeyNormEviction, TOVAEviction
+from .kivi import KIVICache
+from .lowrank import LowRankCache
+from .qjl import QJLCache
+from .quantization import QuantizedCache, SignBitCache
+from .rotation import RotatedQuantizedCache
+from .sampling import ReservoirSampling
+from .sketch import JLSketchCache
+from .subgen import ClusterCentres, SubGen, SubGenEntrywise
+from .window import (
+    SinkWindow,
+    SlidingWindow,
+    UnmaskedWindow,
+    sink_window_attention,
+    sliding_window_attention,
+    unmasked_window_attention,
+)
 
-__all__ = ["SlidingWindow"]
+__all__ = ["SubGen", "ClusterCentres", "SubGenEntrywise", "SlidingWindow",
+           "SinkWindow", "UnmaskedWindow", "sliding_window_attention",
+           "sink_window_attention", "unmasked_window_attention",
+           "KeyNormEviction", "HeavyHitterEviction", "TOVAEviction",
+           "ReservoirSampling", "QuantizedCache", "SignBitCache", "JLSketchCache",
+           "KIVICache", "QJLCache", "RotatedQuantizedCache", "UniformSamplingEstimator",
+           "ImportanceSamplingEstimator", "LowRankCache"]

@@ -30,6 +30,7 @@ from ..stream import StreamingAttention
 __all__ = [
     "default_C",
     "decode_threshold",
+    "decode_bits",
     "sign_keys",
     "IndexInstance",
     "make_index_instance",
@@ -98,6 +99,38 @@ def decode_threshold(notion: str = "entrywise", *, eta: float = 0.0,
             f"gamma must be < (1-eta)/(1+eta) = {(1 - eta) / (1 + eta):.4f} for eta={eta}"
         )
     return ((1 - eta) + gamma * (1 + eta)) / (2 * (1 + gamma))
+
+
+def decode_bits(outputs, truth, tau: float) -> np.ndarray:
+    r"""Bob's guesses: ``1`` where an output exceeds ``tau``, else ``0``.
+
+    A non-finite output (an algorithm that returned ``inf``) is scored as a
+    wrong guess. Used by :func:`run_index_protocol` and by the benchmark
+    (:mod:`kvtheory.bench`), so both decode the same way.
+
+    Parameters
+    ----------
+    outputs : array_like
+        The decoded coordinates of the algorithm's answers (may be non-finite).
+    truth : array_like
+        The true bits, same shape.
+    tau : float
+        Bob's threshold (:func:`decode_threshold`).
+
+    Returns
+    -------
+    numpy.ndarray of float (0.0 or 1.0), the shape of ``outputs``.
+
+    Examples
+    --------
+    >>> from kvtheory.instances.index import decode_bits
+    >>> decode_bits([0.9, 0.1, float("inf")], [1.0, 0.0, 1.0], 0.5).tolist()
+    [1.0, 0.0, 0.0]
+    """
+    outputs = as_real_array(outputs, "outputs", finite=False)
+    truth = as_real_array(truth, "truth", shape=outputs.shape)
+    tau = check_real(tau, "tau")
+    return np.where(np.isfinite(outputs), (outputs > tau).astype(float), 1.0 - truth)
 
 
 def sign_keys(n: int, d: int, *, seed=0) -> np.ndarray:
@@ -291,7 +324,7 @@ def run_index_protocol(make_algorithm: Callable[[], StreamingAttention], n: int,
         sel = i_star == i
         outputs[sel] = z[j_star[sel]]
     truth = inst.X[i_star, j_star]
-    guess = np.where(np.isfinite(outputs), (outputs > inst.tau).astype(float), 1.0 - truth)
+    guess = decode_bits(outputs, truth, inst.tau)
     successes = int(np.sum(guess == truth))
     return IndexResult(
         algorithm=getattr(alg, "name", type(alg).__name__), kind=getattr(alg, "kind", "?"),

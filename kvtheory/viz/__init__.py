@@ -1,7 +1,41 @@
 """Pure plotting functions: each returns a :class:`matplotlib.figure.Figure`."""
 
-from . import streaming
+from . import (
+    bench,
+    communication,
+    index,
+    lowdim,
+    nonadaptive,
+    real,
+    sparsity,
+    streaming,
+    subgen,
+    window,
+)
 from ._style import BOOK_RC, PALETTE, new_figure
+from .bench import plot_bench, plot_bench_bars
+from .communication import plot_index_protocols, plot_protocol_curve
+from .index import plot_barrier, plot_coherence, plot_decode_vs_d
+from .lowdim import plot_flattening, plot_query_norm_budget, plot_sign_codes
+from .nonadaptive import plot_nonadaptive_success, plot_reader_budget
+from .sparsity import plot_eviction_vs_budget, plot_needle_game, plot_top1_profile
 from .streaming import plot_exact_memory
+from .subgen import (
+    plot_cluster_counts,
+    plot_error_rates,
+    plot_index_instance,
+    plot_memory_vs_n,
+    plot_subgen_overview,
+)
+from .window import plot_window_explorer, plot_window_index, plot_window_memory
 
-__all__ = ["BOOK_RC", "PALETTE", "new_figure", "streaming", "plot_exact_memory"]
+__all__ = ["BOOK_RC", "PALETTE", "new_figure", "streaming", "plot_exact_memory",
+           "communication", "plot_index_protocols", "plot_protocol_curve",
+           "index", "plot_decode_vs_d", "plot_coherence", "plot_barrier",
+           "sparsity", "plot_top1_profile", "plot_eviction_vs_budget", "plot_needle_game",
+           "window", "plot_window_memory", "plot_window_index", "plot_window_explorer",
+           "nonadaptive", "plot_nonadaptive_success", "plot_reader_budget",
+           "lowdim", "plot_sign_codes", "plot_flattening", "plot_query_norm_budget",
+           "subgen", "plot_cluster_counts", "plot_error_rates", "plot_memory_vs_n",
+           "plot_index_instance", "plot_subgen_overview", "real",
+           "bench", "plot_bench", "plot_bench_bars"]

@@ -1,0 +1,34 @@
+r"""The barrier benchmark: any KV-compression method against the proofs' hard instances.
+
+Run every method at every memory budget on every instance, with the bits
+counted exactly and the lower bound beside the result::
+
+    import kvtheory as kv
+    res = kv.bench.run_bench(n=256, d=24)
+    print(res.table("err_additive_max", budget=0.03))
+    kv.viz.bench.plot_bench(res)
+
+or from the command line, ``python -m kvtheory bench --help``.
+
+* :mod:`kvtheory.bench.instances`: the instance registry :data:`INSTANCES`;
+* :mod:`kvtheory.bench.methods`: the method registry :data:`METHODS`, the
+  meaning of a budget, and loading a reader's method;
+* :mod:`kvtheory.bench.runner`: :func:`run_bench`, the results schema,
+  :class:`BenchResults`.
+"""
+
+from .instances import INSTANCES, BenchInstance, InstanceSpec, make_instance
+from .methods import (
+    DEFAULT_METHODS,
+    METHODS,
+    MethodSpec,
+    exact_bits,
+    load_method,
+    method_from_class,
+)
+from .runner import COLUMNS, DEFAULT_BUDGETS, BenchResults, read_results, run_bench, run_cell, score
+
+__all__ = ["INSTANCES", "BenchInstance", "InstanceSpec", "make_instance", "METHODS",
+           "DEFAULT_METHODS", "MethodSpec", "exact_bits", "load_method", "method_from_class",
+           "COLUMNS", "DEFAULT_BUDGETS", "BenchResults", "read_results", "run_bench", "run_cell",
+           "score"]
