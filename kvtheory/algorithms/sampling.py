@@ -15,9 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import check_int, check_rng
-from ..attention import attention
-from ..memory import WORD_BITS, MemoryLedger, float_bits
-from ..stream import StreamingAttention
+from ..memory import MemoryLedger
+from ._kept import KeptTokensCache
 
 __all__ = ["ReservoirSampling", "RNG_STATE_BITS"]
 
@@ -27,7 +26,7 @@ __all__ = ["ReservoirSampling", "RNG_STATE_BITS"]
 RNG_STATE_BITS = 256
 
 
-class ReservoirSampling(StreamingAttention):
+class ReservoirSampling(KeptTokensCache):
     r"""A uniform sample of ``s`` tokens (Vitter's Algorithm R).
 
     The first ``s`` tokens fill the reservoir; token :math:`t>s` (1-based)
@@ -70,22 +69,16 @@ class ReservoirSampling(StreamingAttention):
 
     name = "reservoir sampling"
     kind = "oblivious"
+    kept_label = "sampled"
 
     def __init__(self, s: int, *, seed=0, dtype=np.float64) -> None:
-        super().__init__()
         self.s = check_int(s, "s", lo=1)
+        super().__init__(self.s, dtype)
         self._rng = check_rng(seed)
-        self.bits_per_number = float_bits(dtype)
-        self.dtype = np.dtype(dtype)
-        self._K = None
-        self._V = None
         self._idx = np.empty(self.s, dtype=np.int64)   # for inspection only, not counted
 
     def _append(self, k, v):
         t = self.n_seen                      # 0-based index of this token
-        if self._K is None:
-            self._K = np.empty((self.s, self.d), dtype=self.dtype)
-            self._V = np.empty((self.s, self.d_v), dtype=self.dtype)
         if t < self.s:
             slot = t
         else:
@@ -93,8 +86,7 @@ class ReservoirSampling(StreamingAttention):
             if j >= self.s:
                 return
             slot = j
-        self._K[slot] = k
-        self._V[slot] = v
+        self._store(slot, k, v)
         self._idx[slot] = t
 
     def _held(self) -> int:
@@ -106,16 +98,5 @@ class ReservoirSampling(StreamingAttention):
         tests; an implementation would not need them, so they are not counted)."""
         return np.sort(self._idx[: self._held()])
 
-    def _attend(self, q):
-        m = self._held()
-        return attention(q, self._K[:m].astype(np.float64, copy=False),
-                         self._V[:m].astype(np.float64, copy=False))
-
     def memory_ledger(self) -> MemoryLedger:
-        m = self._held()
-        led = MemoryLedger()
-        led.add("sampled keys", m * (self.d or 0), self.bits_per_number)
-        led.add("sampled values", m * (self.d_v or 0), self.bits_per_number)
-        led.add("token counter", 1, WORD_BITS)
-        led.add("generator state (PCG64)", 1, RNG_STATE_BITS)
-        return led
+        return super().memory_ledger().add("generator state (PCG64)", 1, RNG_STATE_BITS)

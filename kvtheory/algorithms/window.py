@@ -26,16 +26,16 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import as_real_array, check_int
-from ..attention import attention
 from ..memory import WORD_BITS, MemoryLedger, float_bits
 from ..stream import StreamingAttention
+from ._kept import KeptTokensCache
 
 __all__ = ["SlidingWindow", "SinkWindow", "UnmaskedWindow",
            "sliding_window_attention", "sink_window_attention",
            "unmasked_window_attention"]
 
 
-class SlidingWindow(StreamingAttention):
+class SlidingWindow(KeptTokensCache):
     r"""Exact attention over the last ``W`` tokens, in a ring buffer.
 
     Parameters
@@ -68,41 +68,20 @@ class SlidingWindow(StreamingAttention):
 
     name = "sliding window"
     kind = "oblivious"
+    kept_label = "window"
 
     def __init__(self, W: int, dtype=np.float64) -> None:
-        super().__init__()
         self.W = check_int(W, "W", lo=1)
-        self.bits_per_number = float_bits(dtype)
-        self.dtype = np.dtype(dtype)
-        self._K = None
-        self._V = None
+        super().__init__(self.W, dtype)
 
     def _append(self, k, v):
-        if self._K is None:
-            self._K = np.empty((self.W, self.d), dtype=self.dtype)
-            self._V = np.empty((self.W, self.d_v), dtype=self.dtype)
-        slot = self.n_seen % self.W
-        self._K[slot] = k
-        self._V[slot] = v
+        self._store(self.n_seen % self.W, k, v)
 
     def _held(self) -> int:
         return min(self.n_seen, self.W)
 
-    def _attend(self, q):
-        m = self._held()
-        return attention(q, self._K[:m].astype(np.float64, copy=False),
-                         self._V[:m].astype(np.float64, copy=False))
 
-    def memory_ledger(self) -> MemoryLedger:
-        m = self._held()
-        led = MemoryLedger()
-        led.add("window keys", m * (self.d or 0), self.bits_per_number)
-        led.add("window values", m * (self.d_v or 0), self.bits_per_number)
-        led.add("token counter", 1, WORD_BITS)
-        return led
-
-
-class SinkWindow(StreamingAttention):
+class SinkWindow(KeptTokensCache):
     r"""Exact attention over the first ``n_sink`` tokens and the last ``W``.
 
     The "attention sink" cache of StreamingLLM (Xiao et al. 2024): the first
@@ -151,41 +130,21 @@ class SinkWindow(StreamingAttention):
 
     name = "sink + window"
     kind = "oblivious"
+    kept_label = "sink and window"
 
     def __init__(self, n_sink: int, W: int, dtype=np.float64) -> None:
-        super().__init__()
         self.n_sink = check_int(n_sink, "n_sink", lo=0)
         self.W = check_int(W, "W", lo=1)
-        self.bits_per_number = float_bits(dtype)
-        self.dtype = np.dtype(dtype)
-        self._K = None
-        self._V = None
+        super().__init__(self.n_sink + self.W, dtype)
 
     def _append(self, k, v):
-        if self._K is None:
-            self._K = np.empty((self.n_sink + self.W, self.d), dtype=self.dtype)
-            self._V = np.empty((self.n_sink + self.W, self.d_v), dtype=self.dtype)
         i = self.n_seen                      # 0-based index of this token
         slot = i if i < self.n_sink else self.n_sink + (i - self.n_sink) % self.W
-        self._K[slot] = k
-        self._V[slot] = v
+        self._store(slot, k, v)
 
     def _held(self) -> int:
         n = self.n_seen
         return min(n, self.n_sink) + min(max(0, n - self.n_sink), self.W)
-
-    def _attend(self, q):
-        m = self._held()
-        return attention(q, self._K[:m].astype(np.float64, copy=False),
-                         self._V[:m].astype(np.float64, copy=False))
-
-    def memory_ledger(self) -> MemoryLedger:
-        m = self._held()
-        led = MemoryLedger()
-        led.add("sink and window keys", m * (self.d or 0), self.bits_per_number)
-        led.add("sink and window values", m * (self.d_v or 0), self.bits_per_number)
-        led.add("token counter", 1, WORD_BITS)
-        return led
 
 
 class UnmaskedWindow(StreamingAttention):

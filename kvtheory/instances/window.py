@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .._validate import check_int, check_real
-from ..communication import H2
+from .._validate import check_int
 from ..stream import StreamingAttention
-from .index import IndexResult, default_C, run_index_protocol
+from .index import IndexResult, default_C, run_index_protocol, space_bound_bits
 
 __all__ = ["window_index", "window_bound_bits"]
 
@@ -87,9 +86,4 @@ def window_bound_bits(W: int, d: int, *, p: float = 0.1, delta: float = 0.1) -> 
     '569'
     """
     W = check_int(W, "W", lo=2)
-    d = check_int(d, "d", lo=1)
-    p = check_real(p, "p", lo=0)
-    delta = check_real(delta, "delta", lo=0)
-    if not p + delta < 0.5:
-        raise ValueError(f"p + delta must be < 1/2, got {p + delta}")
-    return (1.0 - H2(p + delta)) * (W - 1) * d
+    return space_bound_bits(W - 1, d, p=p, delta=delta)
