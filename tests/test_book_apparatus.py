@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from book_toc import toc_docnames
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
@@ -256,22 +257,6 @@ def test_mathjax_pinned_in_package_files():
 # --------------------------------------------------------------------------
 # the built book, if there is one
 # --------------------------------------------------------------------------
-def _toc_docs() -> list[str]:
-    data = yaml.safe_load(TOC.read_text())
-    out = [data["root"]]
-
-    def walk(entries):
-        for e in entries or []:
-            if "file" in e:
-                out.append(str(e["file"]))
-            walk(e.get("sections"))
-            walk(e.get("chapters"))
-
-    walk(data.get("parts"))
-    walk(data.get("chapters"))
-    return out
-
-
 def _source(doc: str) -> Path | None:
     for suffix in (".ipynb", ".md"):
         if (ROOT / f"{doc}{suffix}").is_file():
@@ -309,7 +294,7 @@ def test_no_page_loads_remote_assets(built):
 
 def test_index_of_results_counts_every_result(built):
     expected = 0
-    for doc in _toc_docs():
+    for doc in toc_docnames(TOC):
         src = _source(doc)
         if src is not None:
             expected += sum(k in kvbook.INDEX_KINDS for k in PRF_RE.findall(_markdown(src)))
@@ -330,7 +315,7 @@ CONFIG_INDEX_DOC = "book/theorem_index"
 def test_every_chapter_links_apparatus_and_notebook(built):
     problems = []
     skip = {"book/index", "book/notation", "book/references", CONFIG_INDEX_DOC}
-    for doc in _toc_docs():
+    for doc in toc_docnames(TOC):
         if doc in skip:
             continue
         page = (built / f"{doc}.html").read_text()

@@ -37,6 +37,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from book_toc import toc_docnames
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = Path(os.environ.get("KVTHEORY_BOOK_HTML", ROOT / "_build" / "html")).resolve()
@@ -65,26 +66,6 @@ def _find_browser() -> tuple[str | None, str | None]:
 
     return (find("KVTHEORY_CHROMIUM", "chromium", "chromium-browser"),
             find("KVTHEORY_CHROMEDRIVER", "chromedriver"))
-
-
-def toc_docnames(toc: Path) -> list[str]:
-    """Every document of a Jupyter Book 1.x ``_toc.yml``, in reading order."""
-    import yaml
-
-    data = yaml.safe_load(toc.read_text())
-    out = [data["root"]]
-
-    def walk(entries):
-        for e in entries or []:
-            if "file" in e:
-                out.append(str(e["file"]))
-            walk(e.get("sections"))
-            walk(e.get("chapters"))
-
-    walk(data.get("parts"))
-    walk(data.get("chapters"))
-    walk(data.get("sections"))
-    return out
 
 
 def built_pages() -> list[str]:

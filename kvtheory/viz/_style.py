@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-__all__ = ["BOOK_RC", "new_figure", "PALETTE"]
+__all__ = ["BOOK_RC", "new_figure", "figure_axes", "PALETTE"]
 
 #: The style of every figure the library makes, as matplotlib rc settings
 #: (documentation of the look; :func:`new_figure` applies it per figure so the
@@ -36,12 +36,34 @@ def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 7.0,
     fig, axes = plt.subplots(nrows, ncols, figsize=(width, height),
                              layout="constrained", facecolor="white", dpi=100)
     for ax in ([axes] if nrows * ncols == 1 else axes.ravel()):
-        ax.set_facecolor("white")
-        ax.grid(True, alpha=0.3)
-        ax.spines[["top", "right"]].set_visible(False)
-        ax.set_prop_cycle(color=PALETTE)
-        ax.tick_params(labelsize=9)
-        ax.xaxis.label.set_size(10)
-        ax.yaxis.label.set_size(10)
-        ax.title.set_size(10)
+        _style_axes(ax)
     return fig, axes
+
+
+def figure_axes(ax=None, *, width: float = 7.0, height: float = 3.4):
+    """The ``(fig, ax)`` a single-panel plot function draws into.
+
+    Every ``kv.viz.plot_*`` function with one panel takes ``ax=None``: given
+    an Axes (for instance one panel of the reader's own grid) it draws there
+    and returns that Axes' figure; otherwise it makes a new figure in the
+    book's style with :func:`new_figure`.
+    """
+    if ax is None:
+        return new_figure(width=width, height=height)
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    _style_axes(ax)
+    return ax.figure, ax
+
+
+def _style_axes(ax) -> None:
+    ax.set_facecolor("white")
+    ax.grid(True, alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_prop_cycle(color=PALETTE)
+    ax.tick_params(labelsize=9)
+    ax.xaxis.label.set_size(10)
+    ax.yaxis.label.set_size(10)
+    ax.title.set_size(10)
