@@ -16,7 +16,7 @@ from typing import Callable
 
 import sympy as sp
 
-__all__ = ["Certificate", "register", "certificates", "certificate_functions",
+__all__ = ["Certificate", "SCOPES", "register", "certificates", "certificate_functions",
            "sympy_is_zero", "sympy_is_true"]
 
 
@@ -37,6 +37,12 @@ class Certificate:
         How it was checked (the sympy route, in a sentence).
     chapter : int
         The chapter whose proof uses it.
+    scope : {"general", "spot check"}
+        ``"general"``: sympy established the statement for every value of its
+        symbols in the stated range (symbolic sizes included).
+        ``"spot check"``: sympy checked it exactly, but only at the finitely
+        many sizes named in ``how``; the proof's general step is argued in the
+        book. The chapters print the scope beside the verdict.
     """
 
     name: str
@@ -44,14 +50,25 @@ class Certificate:
     holds: bool
     how: str
     chapter: int
+    scope: str = "general"
+
+    def __post_init__(self) -> None:
+        if self.scope not in SCOPES:
+            raise ValueError(f"scope must be one of {SCOPES}, got {self.scope!r}")
 
     def __str__(self) -> str:
         verdict = "holds" if self.holds else "FAILS"
-        return f"[{verdict}] {self.name}: {self.how}"
+        tag = "" if self.scope == "general" else " (spot check)"
+        return f"[{verdict}{tag}] {self.name}: {self.how}"
 
     def _repr_markdown_(self) -> str:
         verdict = "holds" if self.holds else "**fails**"
-        return f"{verdict}: ${self.statement}$ ({self.how})"
+        tag = "" if self.scope == "general" else ", spot check"
+        return f"{verdict}{tag}: ${self.statement}$ ({self.how})"
+
+
+#: The two scopes a certificate can have (see :class:`Certificate`).
+SCOPES = ("general", "spot check")
 
 
 _REGISTRY: dict[str, tuple[int, Callable[..., Certificate]]] = {}
