@@ -1,4 +1,4 @@
-"""Experiments of Chapter 8: non-adaptive readers against the time barrier.
+"""Experiments of Chapter 8: cache readers against the time barrier.
 
 Every function returns plain records (lists of dicts). All randomness comes
 from the ``seed`` argument; the same seed gives the same records.
@@ -9,19 +9,21 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import check_choice, check_int, check_real, check_rng
-from ..instances.nonadaptive import (
+from ..cellprobe import (
     ADAPTIVE_READERS,
     NONADAPTIVE_READERS,
     PROBLEMS,
+    HedgedReader,
     make_reader,
     run_reader,
     sample_planted_key,
     sample_planted_value,
     success_bound,
+    worst_case_bound,
 )
 
-__all__ = ["nonadaptive_sweep", "min_budget", "adaptive_costs", "summary_escape",
-           "format_table"]
+__all__ = ["nonadaptive_sweep", "worst_case_sweep", "min_budget", "adaptive_costs",
+           "summary_escape", "format_table", "format_worst_case_table"]
 
 
 def _batch(problem, n, d, trials, rng, gamma):
@@ -61,7 +63,7 @@ def nonadaptive_sweep(problem: str = "value", n: int = 64, d: int = 16, *,
     fractions : sequence of float
         Budgets as fractions of :math:`nd`, each in ``[0, 2]``.
     readers : sequence of str
-        Keys of :data:`~kvtheory.instances.nonadaptive.NONADAPTIVE_READERS`, or
+        Keys of :data:`~kvtheory.cellprobe.NONADAPTIVE_READERS`, or
         ``"pointer rows"`` (problem (b) only).
     trials : int, default 1000
     gamma : float, default 0.1
@@ -78,7 +80,7 @@ def nonadaptive_sweep(problem: str = "value", n: int = 64, d: int = 16, *,
 
     Examples
     --------
-    >>> from kvtheory.experiments.nonadaptive import nonadaptive_sweep
+    >>> from kvtheory.experiments.cellprobe import nonadaptive_sweep
     >>> rec = nonadaptive_sweep("value", 16, 8, fractions=(0.5,), readers=("prefix",),
     ...                         trials=2000, seed=1)
     >>> r = rec[0]
@@ -120,11 +122,98 @@ def nonadaptive_sweep(problem: str = "value", n: int = 64, d: int = 16, *,
     return records
 
 
+def worst_case_sweep(n: int = 64, d: int = 16, *, fractions=(0.0, 0.25, 0.5, 0.75, 1.0),
+                     readers=("uniform", "rows", "columns", "prefix", "hedged"),
+                     trials: int = 2000, seed=0) -> list[dict]:
+    r"""Success on each input class of problem (a), against the worst-case ceiling.
+
+    The time-barrier theorem of Chapter 8 asks for success on *every* input.
+    Problem (a) has two input classes: the all-zero cache :math:`D_0` (one
+    input) and the planted caches :math:`D_1` (one per cell). This runs each
+    reader on a batch of :math:`D_0` draws and on a batch of uniformly
+    planted :math:`D_1` draws (both shared by every reader and budget) and
+    reports the success on each, their minimum (the worst input does no
+    better than either class's average), the mixture (their mean), and two
+    predictions of the proof at the measured value cells
+    :math:`f=\mathbb E|S_V|/(nd)`: the line :math:`s_1\le f+\frac{1-s_0}{d}`
+    and the ceiling :math:`\min(s_0,s_1)\le\frac{1+df}{d+1}`.
+
+    The non-adaptive readers of
+    :data:`~kvtheory.cellprobe.NONADAPTIVE_READERS` read
+    :math:`T=\mathrm{round}(f\cdot nd)` cells; ``"hedged"`` is
+    :class:`~kvtheory.cellprobe.HedgedReader` with ``p = f`` (a budget of all
+    :math:`nd` cells, :math:`f\,nd` in expectation).
+
+    Parameters
+    ----------
+    n, d : int
+        Cached tokens and head dimension (``n * d <= 200_000``).
+    fractions : sequence of float
+        Budgets as fractions of :math:`nd`, each in ``[0, 1]``.
+    readers : sequence of str
+        Keys of :data:`~kvtheory.cellprobe.NONADAPTIVE_READERS`, or ``"hedged"``.
+    trials : int, default 2000
+        Draws per input class.
+    seed : int or Generator, default 0
+
+    Returns
+    -------
+    list of dict
+        One record per (reader, budget): ``reader``, ``n``, ``d``, ``frac``
+        (mean value cells over :math:`nd`), ``s0``, ``se0``, ``s1``, ``se1``,
+        ``mixture``, ``worst`` (:math:`\min(s_0,s_1)`), ``line``
+        (:math:`f+\frac{1-s_0}{d}`) and ``bound`` (the worst-case ceiling).
+
+    Examples
+    --------
+    >>> from kvtheory.experiments.cellprobe import worst_case_sweep
+    >>> for r in worst_case_sweep(16, 4, fractions=(0.5,), readers=("uniform", "hedged"),
+    ...                           trials=2000, seed=1):
+    ...     print(f"{r['reader']:<24}{r['s0']:.3f} {r['s1']:.3f} {r['bound']:.3f}")
+    uniform cells           1.000 0.505 0.600
+    hedged (all or nothing) 0.605 0.602 0.599
+    """
+    n = check_int(n, "n", lo=2)
+    d = check_int(d, "d", lo=1)
+    if n * d > 200_000:
+        raise ValueError(f"n * d must be <= 200000, got {n * d}")
+    trials = check_int(trials, "trials", lo=1, hi=100_000)
+    if trials * n * d > 20_000_000:
+        raise ValueError("trials * n * d must be <= 20,000,000 (memory and time)")
+    fr = np.asarray(fractions, dtype=float) if not isinstance(fractions, str) else None
+    if fr is None or fr.ndim != 1 or fr.size == 0 or not np.all(np.isfinite(fr)) \
+            or np.any(fr < 0) or np.any(fr > 1):
+        raise ValueError("fractions must be a non-empty sequence of numbers in [0, 1]")
+    readers = _check_readers(readers, {**NONADAPTIVE_READERS, "hedged": None})
+    rng = check_rng(seed)
+    classes = [sample_planted_value(n, d, trials=trials, seed=rng, planted=flag)
+               for flag in (False, True)]
+    nd = n * d
+    records = []
+    for name in readers:
+        for f in fr:
+            if name == "hedged":
+                reader, T = HedgedReader(float(f)), nd
+            else:
+                reader, T = make_reader(name), int(round(f * nd))
+            runs = [run_reader(reader, batch, T, seed=rng) for batch in classes]
+            cells = float(np.mean([run.cost_by_region["V"].mean() for run in runs]))
+            s0, s1 = runs[0].rate, runs[1].rate
+            records.append({
+                "reader": reader.name, "n": n, "d": d, "frac": cells / nd,
+                "s0": s0, "se0": runs[0].se, "s1": s1, "se1": runs[1].se,
+                "mixture": (s0 + s1) / 2, "worst": min(s0, s1),
+                "line": cells / nd + (1 - s0) / d,
+                "bound": float(worst_case_bound(cells, n, d)),
+            })
+    return records
+
+
 def min_budget(reader, batch, *, target: float = 0.99, seed=0) -> dict:
     r"""Smallest budget at which ``reader`` reaches success ``target`` on ``batch``.
 
     Runs the reader once with a budget covering every cell of the cache and
-    of any index (``2nd + n + 2(d+2) + 2d``), then binary-searches budgets up
+    of any insertion-time structure (``2nd + n + 2(d+2) + 2d``), then binary-searches budgets up
     to the largest cost of that run, re-running the reader with the same seed
     at each probe. Success of the readers of this module does not decrease
     with the budget, which the search relies on.
@@ -133,7 +222,7 @@ def min_budget(reader, batch, *, target: float = 0.99, seed=0) -> dict:
     ----------
     reader : Reader or str
         A reader or a name accepted by
-        :func:`~kvtheory.instances.nonadaptive.make_reader`.
+        :func:`~kvtheory.cellprobe.make_reader`.
     batch : PlantedCellBatch
     target : float, default 0.99
         In ``(0, 1]``.
@@ -149,8 +238,8 @@ def min_budget(reader, batch, *, target: float = 0.99, seed=0) -> dict:
 
     Examples
     --------
-    >>> from kvtheory.instances.nonadaptive import sample_planted_key
-    >>> from kvtheory.experiments.nonadaptive import min_budget
+    >>> from kvtheory.cellprobe import sample_planted_key
+    >>> from kvtheory.experiments.cellprobe import min_budget
     >>> r = min_budget("argmax pointer", sample_planted_key(500, 32, trials=50, seed=0))
     >>> r["budget"], f"{r['success']:.2f}"
     (33, '1.00')
@@ -194,7 +283,7 @@ def adaptive_costs(n: int = 10_000, d: int = 64, *,
 
     Examples
     --------
-    >>> from kvtheory.experiments.nonadaptive import adaptive_costs
+    >>> from kvtheory.experiments.cellprobe import adaptive_costs
     >>> for r in adaptive_costs(1000, 16, trials=40, seed=0):
     ...     print(f"{r['reader']:<26} {r['budget']:>5} cells, success {r['success']:.2f}")
     key-max scan (adaptive)     1016 cells, success 1.00
@@ -206,7 +295,8 @@ def adaptive_costs(n: int = 10_000, d: int = 64, *,
     trials = check_int(trials, "trials", lo=1, hi=100_000)
     readers = _check_readers(readers, ADAPTIVE_READERS)
     if "scan" in readers and n * d > 100_000:
-        raise ValueError("the index-free scan is limited to n * d <= 100000 (it reads ~nd cells)")
+        raise ValueError("the structure-free scan is limited to n * d <= 100000 "
+                         "(it reads ~nd cells)")
     rng = check_rng(seed)
     batch = sample_planted_key(n, d, trials=trials, gamma=gamma, seed=rng)
     out = []
@@ -220,9 +310,9 @@ def adaptive_costs(n: int = 10_000, d: int = 64, *,
 
 def summary_escape(n: int = 1000, d: int = 64, *, trials: int = 200, gamma: float = 0.1,
                    seed=0) -> list[dict]:
-    r"""Remark 1: a non-adaptive reader with insertion-time summaries escapes.
+    r"""A non-adaptive reader with insertion-time summaries escapes the barrier.
 
-    Plays :class:`~kvtheory.instances.nonadaptive.SummaryReader` (fixed cells,
+    Plays :class:`~kvtheory.cellprobe.SummaryReader` (fixed cells,
     one batch) on both problems with a budget of ``d`` cells, next to the best
     non-adaptive reader of the model at the same budget (whose ceiling is
     :math:`\tfrac12+\tfrac{d}{2nd}`).
@@ -235,7 +325,7 @@ def summary_escape(n: int = 1000, d: int = 64, *, trials: int = 200, gamma: floa
 
     Examples
     --------
-    >>> from kvtheory.experiments.nonadaptive import summary_escape
+    >>> from kvtheory.experiments.cellprobe import summary_escape
     >>> for r in summary_escape(200, 8, trials=100, seed=0):
     ...     print(f"{r['problem']:<5} {r['reader']:<24} {r['cells']:>2} {r['success']:.2f}")
     value insertion-time summary    8 1.00
@@ -267,7 +357,7 @@ def format_table(records: list[dict]) -> str:
 
     Examples
     --------
-    >>> from kvtheory.experiments.nonadaptive import nonadaptive_sweep, format_table
+    >>> from kvtheory.experiments.cellprobe import nonadaptive_sweep, format_table
     >>> print(format_table(nonadaptive_sweep("value", 8, 4, fractions=(1.0,),
     ...                                      readers=("rows",), trials=50)))
     reader                          T/(nd)  |S_V|/(nd)   success  +- SE   bound  <= bound + 3 SE
@@ -280,4 +370,32 @@ def format_table(records: list[dict]) -> str:
         lines.append(f"{r['reader']:<30}{r['frac']:>8.3f}{r['value_frac']:>12.3f}"
                      f"{r['success']:>10.3f}{r['se']:>7.3f}{r['bound']:>8.3f}  "
                      f"{'yes' if ok else 'NO'}")
+    return "\n".join(lines)
+
+
+def format_worst_case_table(records: list[dict]) -> str:
+    r"""A fixed-width text table of :func:`worst_case_sweep` records.
+
+    Columns: reader, :math:`f=\mathbb E|S_V|/(nd)`, success :math:`s_0` on
+    :math:`D_0` and :math:`s_1` on :math:`D_1` (each :math:`\pm` SE), the
+    mixture, the line :math:`f+(1-s_0)/d` that bounds :math:`s_1`, the worse
+    class :math:`\min(s_0,s_1)`, the worst-case ceiling, and whether that
+    minimum lies at most 3 SE above the ceiling (``ok``).
+
+    Examples
+    --------
+    >>> from kvtheory.experiments.cellprobe import worst_case_sweep, format_worst_case_table
+    >>> print(format_worst_case_table(worst_case_sweep(8, 4, fractions=(1.0,),
+    ...                                                readers=("rows",), trials=50)))
+    reader                        f     s0  +- SE     s1  +- SE mixture   line    min ceiling  ok
+    row sampling              1.000  1.000  0.000  1.000  0.000   1.000  1.000  1.000   1.000  yes
+    """
+    lines = [f"{'reader':<24}{'f':>7}{'s0':>7}{'+- SE':>7}{'s1':>7}{'+- SE':>7}"
+             f"{'mixture':>8}{'line':>7}{'min':>7}{'ceiling':>8}  ok"]
+    for r in records:
+        se = r["se0"] if r["s0"] <= r["s1"] else r["se1"]
+        ok = r["worst"] <= r["bound"] + 3 * se + 1e-12
+        lines.append(f"{r['reader']:<24}{r['frac']:>7.3f}{r['s0']:>7.3f}{r['se0']:>7.3f}"
+                     f"{r['s1']:>7.3f}{r['se1']:>7.3f}{r['mixture']:>8.3f}{r['line']:>7.3f}"
+                     f"{r['worst']:>7.3f}{r['bound']:>8.3f}  {'yes' if ok else 'NO'}")
     return "\n".join(lines)
