@@ -7,3 +7,16 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+# Chapters draw figures with the inline backend that ipykernel selects, unless
+# MPLBACKEND names another: a shell with MPLBACKEND=Agg would make every
+# figure cell of the nbval run lose its image. The kernels nbval starts
+# inherit this process's environment, so drop the variable here, and use the
+# non-interactive Agg backend for the unit tests themselves (once, for all
+# test files).
+os.environ.pop("MPLBACKEND", None)
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+

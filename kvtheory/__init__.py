@@ -10,9 +10,12 @@ from . import (
                         algorithms,
                         bench,
                         bounds,
+                        cellprobe,
                         communication,
                         experiments,
+                        game,
                         geometry,
+                        information,
                         instances,
                         viz,
                         widgets,
@@ -29,14 +32,16 @@ from .attention import (
 )
 from .memory import WORD_BITS, MemoryLedger, float_bits
 from .stream import KINDS, ExactCache, StreamingAttention, run_stream
+from .tables import Table, table
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "algorithms", "bench", "bounds", "communication", "experiments", "geometry", "instances",
-    "viz", "widgets",
+    "algorithms", "bench", "bounds", "cellprobe", "communication", "experiments", "game",
+    "geometry", "information", "instances", "viz", "widgets",
     "softmax", "naive_softmax", "logsumexp", "attention", "causal_attention",
     "entrywise_error", "additive_error", "l2_error_ratio",
     "WORD_BITS", "MemoryLedger", "float_bits",
     "KINDS", "StreamingAttention", "ExactCache", "run_stream",
+    "Table", "table",
 ]

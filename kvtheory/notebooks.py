@@ -9,7 +9,27 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-__all__ = ["execute_notebook", "strip_widget_state"]
+__all__ = ["execute_notebook", "strip_widget_state", "kernel_environment"]
+
+
+def kernel_environment(env=None) -> dict:
+    """The environment for a chapter's kernel: ``env`` (default ``os.environ``)
+    without ``MPLBACKEND``.
+
+    ipykernel selects matplotlib's inline backend only when ``MPLBACKEND`` is
+    unset; a shell that exports ``MPLBACKEND=Agg`` would otherwise make every
+    figure cell lose its image (and nbval fail on it).
+
+    Examples
+    --------
+    >>> from kvtheory.notebooks import kernel_environment
+    >>> kernel_environment({"MPLBACKEND": "Agg", "HOME": "/h"})
+    {'HOME': '/h'}
+    """
+    import os
+
+    env = os.environ if env is None else env
+    return {k: v for k, v in env.items() if k != "MPLBACKEND"}
 
 
 def strip_widget_state(nb) -> None:
@@ -51,7 +71,7 @@ def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3") 
                             # iopub_timeout without an error; be generous.
                             iopub_timeout=120, raise_on_iopub_timeout=True)
     t0 = time.perf_counter()
-    client.execute()
+    client.execute(env=kernel_environment())      # inline figures whatever MPLBACKEND says
     elapsed = time.perf_counter() - t0
     strip_widget_state(nb)
     nbformat.write(nb, path)

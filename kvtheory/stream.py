@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import as_real_array, check_choice
-from .attention import attention
+from .attention import _attention_trusted
 from .memory import WORD_BITS, MemoryLedger, float_bits
 
-__all__ = ["KINDS", "StreamingAttention", "ExactCache", "run_stream"]
+__all__ = ["KINDS", "StreamingAttention", "ExactCache", "run_stream", "memory_trace"]
 
 #: The allowed values of :attr:`StreamingAttention.kind`.
 #:
@@ -26,19 +26,32 @@ __all__ = ["KINDS", "StreamingAttention", "ExactCache", "run_stream"]
 KINDS = frozenset({"oblivious", "adaptive", "query-aware"})
 
 
+#: Public methods a subclass must not override, and the hook to implement instead.
+_PUBLIC_HOOKS = {"append": "_append(k, v)", "extend": "_extend(K, V)", "attend": "_attend(q)",
+                 "step": "_append(k, v) and _attend(q)", "memory_bits": "memory_ledger()"}
+
+
 class StreamingAttention:
     r"""Base class of streaming attention algorithms.
 
-    A subclass implements
+    A subclass implements three hooks (and optionally a classmethod
+    ``from_budget(budget_bits, n, d, d_v, seed)`` for the benchmark):
 
     * ``_append(k, v)``: absorb one token (already validated, float64, 1-D);
     * ``_attend(q)``: answer one query (validated), returning shape ``(d_v,)``;
     * ``memory_ledger()`` returning a :class:`~kvtheory.MemoryLedger` of
-      everything kept, **or** ``memory_bits()`` directly.
+      everything kept.
 
     The base class validates inputs, infers the key and value dimensions from
     the first token, counts tokens in :attr:`n_seen`, and provides
-    :meth:`step`, which appends and then attends (the current token counts).
+    :meth:`append`, :meth:`extend` (a block of tokens at once, validated
+    once), :meth:`attend`, :meth:`step` (append, then attend: the current
+    token counts) and :meth:`memory_bits` (the ledger's total). A reader's
+    subclass that overrides one of these public methods instead of the hooks
+    is refused with a ``TypeError`` when the class is created. A subclass
+    whose state after a block does not depend on how the block was split may
+    also implement ``_extend(K, V)`` (vectorised; the default appends row by
+    row).
 
     Attributes
     ----------
@@ -83,6 +96,17 @@ class StreamingAttention:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         check_choice(cls.kind, f"{cls.__name__}.kind", KINDS)
+        # One interface: a reader implements the hooks. Overriding the public methods would
+        # skip the validation, the dimension check and the token count (kvtheory's own
+        # classes may extend ``step``, e.g. to evict after attending; the contract test
+        # in tests/test_contract.py checks them).
+        if not cls.__module__.startswith("kvtheory."):
+            for public, hook in _PUBLIC_HOOKS.items():
+                if public in cls.__dict__:
+                    raise TypeError(
+                        f"{cls.__name__} overrides {public}(); implement the hook {hook} "
+                        "instead (the base class's public methods validate the inputs and "
+                        "count tokens)")
         own = StreamingAttention
         if (cls.memory_bits is own.memory_bits
                 and cls.memory_ledger is own.memory_ledger):
@@ -124,6 +148,49 @@ class StreamingAttention:
         self._append(k, v)
         self.n_seen += 1
 
+    def extend(self, K, V) -> StreamingAttention:
+        """Append the tokens ``(K[i], V[i])`` in order (a prefill); return ``self``.
+
+        The inputs are validated once for the whole block (real, finite,
+        2-D, matching rows and the dimensions of earlier tokens), then handed
+        to the hook :meth:`_extend`. The base hook appends row by row;
+        every built-in method whose state after a block does not depend on
+        how the block was split overrides it with vectorised numpy, so the
+        state equals the one the :meth:`append` loop leaves (the score-based
+        eviction caches document their prefill mode). A block with a bad row
+        is refused whole: nothing is appended.
+
+        Raises
+        ------
+        TypeError, ValueError
+            As :meth:`append`; also if ``K`` and ``V`` are not 2-D with the
+            same number of rows.
+
+        Examples
+        --------
+        >>> import numpy as np, kvtheory as kv
+        >>> kv.ExactCache().extend(np.ones((3, 2)), np.zeros((3, 2))).n_seen
+        3
+        """
+        K = as_real_array(K, "K", ndim=2)
+        V = as_real_array(V, "V", ndim=2)
+        if V.shape[0] != K.shape[0]:
+            raise ValueError(f"V must have {K.shape[0]} rows like K, got {V.shape[0]}")
+        if self.d is None:
+            if K.shape[0] == 0:
+                return self
+            if K.shape[1] == 0 or V.shape[1] == 0:
+                raise ValueError("K and V must have at least one column")
+            self.d, self.d_v = K.shape[1], V.shape[1]
+        elif K.shape[1] != self.d:
+            raise ValueError(f"K must have {self.d} columns like earlier keys, got {K.shape[1]}")
+        elif V.shape[1] != self.d_v:
+            raise ValueError(f"V must have {self.d_v} columns like earlier values, "
+                             f"got {V.shape[1]}")
+        if K.shape[0]:
+            self._extend(K, V)
+        return self
+
     def attend(self, q) -> np.ndarray:
         """Return the algorithm's answer for query ``q`` over the tokens so far.
 
@@ -133,17 +200,53 @@ class StreamingAttention:
             If no token has been appended, or ``q`` has the wrong length or
             non-finite entries.
         """
-        if self.n_seen == 0:
-            raise ValueError("attend() needs at least one appended token")
-        q = as_real_array(q, "q", ndim=1)
-        if q.size != self.d:
-            raise ValueError(f"q must have length {self.d} like the keys, got {q.size}")
-        z = np.asarray(self._attend(q), dtype=np.float64)
+        q = self._check_query(q)
+        z = np.asarray(self._attend(q))
+        if z.dtype.kind not in "biuf":
+            raise TypeError(
+                f"{type(self).__name__}._attend returned dtype {z.dtype}, expected a real array"
+            )
+        z = z.astype(np.float64, copy=False)
         if z.shape != (self.d_v,):
             raise RuntimeError(
                 f"{type(self).__name__}._attend returned shape {z.shape}, expected ({self.d_v},)"
             )
         return z
+
+    def _set_dtype(self, dtype) -> None:
+        """Store numbers at ``dtype``: set :attr:`dtype` and the matching ``bits_per_number``.
+
+        Raises
+        ------
+        ValueError, TypeError
+            For a dtype other than float16, float32 or float64
+            (:func:`~kvtheory.memory.float_bits`).
+        """
+        self.bits_per_number = float_bits(dtype)
+        self.dtype = np.dtype(dtype)
+
+    @staticmethod
+    def _add_token_counter(led: MemoryLedger) -> MemoryLedger:
+        """Add the one-word token counter every streaming algorithm keeps; return ``led``."""
+        return led.add("token counter", 1, WORD_BITS)
+
+    def _check_query(self, q, what: str = "attend()") -> np.ndarray:
+        """``q`` as a float64 vector of the keys' length, for any method that reads a query.
+
+        Raises
+        ------
+        ValueError
+            ``"<what> needs at least one appended token"`` before the first
+            token; if ``q`` is not a finite vector of length :attr:`d`.
+        TypeError
+            If ``q`` is not real.
+        """
+        if self.n_seen == 0:
+            raise ValueError(f"{what} needs at least one appended token")
+        q = as_real_array(q, "q", ndim=1)
+        if q.size != self.d:
+            raise ValueError(f"q must have length {self.d} like the keys, got {q.size}")
+        return q
 
     def step(self, q, k, v) -> np.ndarray:
         """Append ``(k, v)``, then attend with ``q``: one step of generation."""
@@ -153,6 +256,16 @@ class StreamingAttention:
     def memory_bits(self) -> int:
         """Bits of state kept between steps (see :mod:`kvtheory.memory`)."""
         return self.memory_ledger().total
+
+    def held_keys(self) -> np.ndarray | None:
+        """The keys held verbatim now, shape ``(m, d)``, or ``None`` if the algorithm
+        does not keep tokens verbatim (or does not say).
+
+        Used by the scorer of :mod:`kvtheory.game` to report whether a targeted
+        token (a needle) was still held at the hand-off. Caches that keep a
+        subset of the tokens override it; the default says nothing.
+        """
+        return None
 
     def memory_ledger(self) -> MemoryLedger:
         """Itemised account of :meth:`memory_bits`.
@@ -165,11 +278,46 @@ class StreamingAttention:
     def _append(self, k: np.ndarray, v: np.ndarray) -> None:  # pragma: no cover
         raise NotImplementedError
 
+    def _extend(self, K: np.ndarray, V: np.ndarray) -> None:
+        """Absorb a validated, non-empty block (float64, 2-D) and advance :attr:`n_seen`.
+
+        The default calls :meth:`_append` row by row, counting each token as
+        :meth:`append` does. An override must leave the state the loop would
+        leave (or document how it differs) and add ``len(K)`` to
+        :attr:`n_seen`.
+        """
+        for k, v in zip(K, V, strict=True):
+            self._append(k, v)
+            self.n_seen += 1
+
     def _attend(self, q: np.ndarray) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n_seen={self.n_seen}, bits={self.memory_bits()})"
+
+
+def _grow_rows(arrays, rows: int, widths, dtype, *, cap: int | None = None):
+    """Buffers with room for ``rows`` rows: allocated at 16 rows, grown by doubling.
+
+    ``arrays`` holds the current buffers (or ``None`` before the first token);
+    ``widths`` their column counts. Growth copies the filled buffer once per
+    doubling, so appending ``n`` tokens costs ``O(n)`` copies in all
+    (amortised). ``cap`` bounds the capacity (a cache that never holds more).
+    """
+    size = 0 if arrays[0] is None else arrays[0].shape[0]
+    if rows <= size:
+        return arrays
+    new = max(16, 2 * size, rows)
+    if cap is not None:
+        new = min(new, cap)
+    out = []
+    for a, w in zip(arrays, widths, strict=True):
+        b = np.empty((new, w), dtype=dtype)
+        if a is not None:
+            b[:size] = a
+        out.append(b)
+    return tuple(out)
 
 
 class ExactCache(StreamingAttention):
@@ -201,21 +349,24 @@ class ExactCache(StreamingAttention):
 
     def __init__(self, dtype=np.float64) -> None:
         super().__init__()
-        self.bits_per_number = float_bits(dtype)
-        self.dtype = np.dtype(dtype)
+        self._set_dtype(dtype)
         self._K = None
         self._V = None
 
     def _append(self, k, v):
         n = self.n_seen
-        if self._K is None:
-            self._K = np.empty((16, self.d), dtype=self.dtype)
-            self._V = np.empty((16, self.d_v), dtype=self.dtype)
-        elif n == self._K.shape[0]:          # amortised doubling
-            self._K = np.concatenate([self._K, np.empty_like(self._K)])
-            self._V = np.concatenate([self._V, np.empty_like(self._V)])
+        self._K, self._V = _grow_rows((self._K, self._V), n + 1, (self.d, self.d_v),
+                                      self.dtype)
         self._K[n] = k
         self._V[n] = v
+
+    def _extend(self, K, V):
+        n, m = self.n_seen, K.shape[0]
+        self._K, self._V = _grow_rows((self._K, self._V), n + m, (self.d, self.d_v),
+                                      self.dtype)
+        self._K[n:n + m] = K
+        self._V[n:n + m] = V
+        self.n_seen = n + m
 
     @property
     def keys(self) -> np.ndarray:
@@ -233,18 +384,23 @@ class ExactCache(StreamingAttention):
         out.flags.writeable = False
         return out
 
+    def held_keys(self) -> np.ndarray:
+        """All keys so far (a copy): the exact cache holds every token."""
+        return np.array(self.keys, dtype=np.float64)
+
     def _attend(self, q):
+        # The stored rows were validated on append: no re-check, and at float64 no copy
+        # (views into the capacity-doubled buffers).
         n = self.n_seen
-        return attention(q, self._K[:n].astype(np.float64, copy=False),
-                         self._V[:n].astype(np.float64, copy=False))
+        return _attention_trusted(q, self._K[:n].astype(np.float64, copy=False),
+                                  self._V[:n].astype(np.float64, copy=False))
 
     def memory_ledger(self) -> MemoryLedger:
         n = self.n_seen
         led = MemoryLedger()
         led.add("keys", n * (self.d or 0), self.bits_per_number)
         led.add("values", n * (self.d_v or 0), self.bits_per_number)
-        led.add("token counter", 1, WORD_BITS)
-        return led
+        return self._add_token_counter(led)
 
 
 def run_stream(algorithm: StreamingAttention, Q, K, V, *,
@@ -299,3 +455,78 @@ def run_stream(algorithm: StreamingAttention, Q, K, V, *,
             bits[i] = algorithm.memory_bits()
     return (Z, bits) if return_memory else Z
 
+
+def memory_trace(algs, K, V, checkpoints, *, observe=None) -> dict:
+    r"""Append the tokens ``(K[i], V[i])`` to every algorithm and read ``memory_bits()``
+    at the checkpoints.
+
+    The one loop that records memory while tokens stream in: token ``i`` is
+    appended to each algorithm in turn (in the order of ``algs``), and after
+    token number ``c`` (1-based) for each ``c`` in ``checkpoints`` every
+    algorithm's live ledger is read.
+
+    Parameters
+    ----------
+    algs : sequence of StreamingAttention
+        Fresh (or partly fed) algorithms; they are mutated.
+    K : array_like, shape (n, d)
+    V : array_like, shape (n, d_v)
+    checkpoints : array_like of int
+        Strictly increasing token counts in ``[1, n]``; streaming stops
+        after the last one.
+    observe : callable, optional
+        Called as ``observe(c)`` at each checkpoint, after the memory is
+        read (to record anything else, e.g. a cluster count).
+
+    Returns
+    -------
+    dict
+        ``steps`` (the checkpoints, int array) and ``bits``: one int array
+        per algorithm, in the order of ``algs`` (a list).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a non-algorithm, mismatched ``K``/``V``, or bad checkpoints.
+
+    Examples
+    --------
+    >>> import numpy as np, kvtheory as kv
+    >>> K = V = np.ones((10, 2))
+    >>> tr = kv.stream.memory_trace([kv.ExactCache()], K, V, [1, 5, 10])
+    >>> tr["steps"].tolist(), tr["bits"][0].tolist()
+    ([1, 5, 10], [320, 1344, 2624])
+    """
+    algs = list(algs)
+    if not algs:
+        raise ValueError("algs must not be empty")
+    for a in algs:
+        if not isinstance(a, StreamingAttention):
+            raise TypeError(f"algs must hold StreamingAttention instances, "
+                            f"got {type(a).__name__}")
+    K = as_real_array(K, "K", ndim=2)
+    V = as_real_array(V, "V", ndim=2)
+    n = K.shape[0]
+    if V.shape[0] != n:
+        raise ValueError(f"V must have {n} rows like K, got {V.shape[0]}")
+    cp = np.asarray(checkpoints)
+    if cp.dtype.kind not in "iu" or cp.ndim != 1 or cp.size == 0:
+        raise ValueError("checkpoints must be a non-empty 1-D array of token counts")
+    if cp[0] < 1 or cp[-1] > n or np.any(np.diff(cp) <= 0):
+        raise ValueError(f"checkpoints must increase strictly within [1, {n}]")
+    if observe is not None and not callable(observe):
+        raise TypeError("observe must be callable")
+    bits = np.empty((len(algs), cp.size), dtype=np.int64)
+    g = 0
+    for i in range(n):
+        for a in algs:
+            a.append(K[i], V[i])
+        if i + 1 == cp[g]:
+            for j, a in enumerate(algs):
+                bits[j, g] = a.memory_bits()
+            if observe is not None:
+                observe(int(cp[g]))
+            g += 1
+            if g == cp.size:
+                break
+    return {"steps": cp.astype(np.int64), "bits": list(bits)}

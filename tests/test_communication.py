@@ -3,15 +3,11 @@
 import itertools
 import math
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-import kvtheory as kv  # noqa: E402
-from kvtheory.communication import (  # noqa: E402
+import kvtheory as kv
+from kvtheory.communication import (
     H2,
     H2_inverse,
     ProtocolRun,
@@ -25,7 +21,7 @@ from kvtheory.communication import (  # noqa: E402
     run_one_way_protocol,
     simulate_index_protocol,
 )
-from kvtheory.experiments.communication import (  # noqa: E402
+from kvtheory.experiments.communication import (
     entropy_constants,
     floor_summary,
     protocol_curve,
@@ -347,16 +343,26 @@ def test_jensen_step_numerically():
 
 
 def test_plot_index_protocols_draws_every_run():
+    import matplotlib.pyplot as plt
+
+    from kvtheory.experiments.communication import exact_error_lines, floor_curve
+
     runs = protocol_sweep(N=45, steps=3, blocks=(3,), near_full=1, trials=300, seed=0)
-    fig = kv.viz.plot_index_protocols(runs)
-    ax = fig.axes[0]
+    exact, floor = exact_error_lines(runs), floor_curve()
+    assert {(e["protocol"], e["block"]) for e in exact} == {("bits", None), ("majority", 3),
+                                                            ("parity", None)}
+    fig, ax = plt.subplots()
+    assert kv.viz.plot_index_protocols(runs, exact, floor, ax=ax) is fig
     floor_line = ax.lines[0]
     s = np.asarray(floor_line.get_xdata())
     np.testing.assert_allclose(floor_line.get_ydata(), H2_inverse(1 - s), atol=1e-12)
+    plt.close(fig)
     with pytest.raises(ValueError, match="runs must not be empty"):
-        kv.viz.plot_index_protocols([])
+        kv.viz.plot_index_protocols([], exact, floor)
     with pytest.raises(TypeError, match="ProtocolRun"):
-        kv.viz.plot_index_protocols([1])
+        kv.viz.plot_index_protocols([1], exact, floor)
+    with pytest.raises(TypeError, match="floor"):
+        kv.viz.plot_index_protocols(runs, exact, {"rate": s})
 
 
 def test_index_protocol_widget_redraws_headless():

@@ -3,17 +3,13 @@ experiments, figures and the widget."""
 
 import math
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-import kvtheory as kv  # noqa: E402
-from kvtheory.experiments import index as ex  # noqa: E402
-from kvtheory.geometry import nearorth  # noqa: E402
-from kvtheory.instances import index as idx  # noqa: E402
+import kvtheory as kv
+from kvtheory.experiments import index as ex
+from kvtheory.geometry import nearorth
+from kvtheory.instances import index as idx
 
 # ------------------------------------------------------------------ constants
 
@@ -164,7 +160,8 @@ def test_barrier_points_are_under_ceiling_and_tight_cache_decodes():
     tight = [r for r in recs if r["cache"] == "sign-bit (tight)"][0]
     assert tight["success"] == 1.0 and tight["bits"] == 2 * 300 * 16 + 256
     table = ex.format_barrier_table(recs)
-    assert "ABOVE" not in table and len(table.splitlines()) == len(recs) + 2
+    assert "ABOVE" not in table and len(table.splitlines()) == len(recs) + 3  # head, units, rule
+    assert table.shape == (len(recs), 8)
 
 
 def test_barrier_at_budget_sizes_caches():
@@ -174,6 +171,7 @@ def test_barrier_at_budget_sizes_caches():
     assert recs["sign-bit"]["bits"] <= 0.5 * 200 * 16 + 256
     assert "quantization" not in recs                          # cannot fit 64 bits/token
     assert out["weights"].shape == (200,) and np.all((out["weights"] > 0) & (out["weights"] <= 1))
+    assert out["share_above"] == np.mean(out["weights"] >= 1 / 1.1)
 
 
 @pytest.mark.parametrize("call, exc, match", [
@@ -200,9 +198,24 @@ def test_figures_plot_the_records():
     fig = kv.viz.plot_coherence([coh])
     np.testing.assert_allclose(fig.axes[0].lines[2].get_ydata(), coh["prediction"])
     recs = ex.run_barrier(n=100, d=8, trials=20, seed=0)
-    fig = kv.viz.plot_barrier(recs, n=100, d=8)
+    fig = kv.viz.plot_barrier(recs, ex.barrier_ceiling(100, 8))
     ceiling = fig.axes[0].lines[0]
     assert np.max(ceiling.get_ydata()) == 1.0 and np.min(ceiling.get_ydata()) >= 0.5
+    with pytest.raises(TypeError, match="ceiling"):
+        kv.viz.plot_barrier(recs, {"n": 100})
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    assert kv.viz.plot_decode_vs_d([dec], ax=ax) is fig
+    plt.close(fig)
+
+
+def test_coherence_crossing_d_interpolates_and_rejects_no_crossing():
+    rec = {"ds": np.array([32, 64]), "quantile": np.array([0.625, 0.472])}
+    d = ex.coherence_crossing_d(rec, 0.5)
+    assert 32 < d < 64
+    with pytest.raises(ValueError, match="cross"):
+        ex.coherence_crossing_d(rec, 0.3)
 
 
 def test_barrier_widget_redraws():

@@ -7,18 +7,15 @@ run on synthetic caches.
 
 from __future__ import annotations
 
-import matplotlib
 import numpy as np
 import pytest
 
-matplotlib.use("Agg")
-
-import kvtheory as kv  # noqa: E402
-from kvtheory import real  # noqa: E402
-from kvtheory.data import TEXTS, load_corpus, load_text  # noqa: E402
-from kvtheory.experiments import real as ex  # noqa: E402
-from kvtheory.real._gguf import ModelConfig, unpermute_qk  # noqa: E402
-from kvtheory.real.model import apply_rope, rms_norm, rope_tables, silu  # noqa: E402
+import kvtheory as kv
+from kvtheory import real
+from kvtheory.data import TEXTS, load_corpus, load_text
+from kvtheory.experiments import real as ex
+from kvtheory.real._gguf import ModelConfig, unpermute_qk
+from kvtheory.real.model import apply_rope, rms_norm, rope_tables, silu
 
 needs_model = pytest.mark.skipif(
     not real.available(),
@@ -164,15 +161,15 @@ def test_stream_errors_exact_and_window():
 def test_make_method_every_method_runs():
     rng = np.random.default_rng(7)
     Q, K, V = rng.normal(size=(3, 64, 4))
-    for m in ex.METHODS:
-        alg = ex.make_method(m, 16, n=64, key_radius=2.0, seed=1)
+    for m in ex.METHOD_KEYS:
+        alg = kv.bench.make_method(m, 16, n=64, d=4, key_radius=2.0, seed=1)
         assert isinstance(alg, kv.StreamingAttention)
         r = ex.stream_errors(alg, Q, K, V, start=8)
         assert np.isfinite(r["rel_err"]) and r["memory_bits"] > 0
     with pytest.raises(ValueError, match="method"):
-        ex.make_method("magic", 16, n=64)
-    with pytest.raises(ValueError, match="budget"):
-        ex.make_method("TOVA", 100, n=64)
+        kv.bench.make_method("magic", 16, n=64, d=4)
+    with pytest.raises(ValueError, match="tokens"):
+        kv.bench.make_method("tova", 100, n=64, d=4)
 
 
 def test_head_table_sweeps_and_oracle_on_fake_cache():
@@ -186,10 +183,10 @@ def test_head_table_sweeps_and_oracle_on_fake_cache():
     assert s["topk_mass"]["min"] <= s["topk_mass"]["median"] <= s["topk_mass"]["max"]
     chk = ex.topk_oracle_check(kvr, [(0, 0), (1, 3)], k=4, start=32)
     assert chk["violations"] == 0 and chk["max_ratio"] <= 1 + 1e-9 and chk["checks"] > 0
-    recs = ex.compression_sweep(kvr, [(0, 1)], methods=("sink + window", "quantized"),
+    recs = ex.compression_sweep(kvr, [(0, 1)], methods=("sink", "quant"),
                                 budgets=(16,), n=64, start=16)
     assert len(recs) == 2 and all(0 < r["fraction"] < 1 for r in recs)
-    idx = ex.index_sweep(methods=("sliding window",), budgets=(16,), n=32, d=16, trials=8)
+    idx = ex.index_sweep(methods=("window",), budgets=(16,), n=32, d=16, trials=8)
     assert idx[0]["n"] == 32 and 0 <= idx[0]["success"] <= 1
     with pytest.raises(ValueError, match="layer"):
         kvr.head(2, 0)
@@ -201,38 +198,111 @@ def test_head_table_sweeps_and_oracle_on_fake_cache():
 
 def test_dimension_vs_log_n():
     r = ex.dimension_vs_log_n(1000, 64)
-    assert r["n_max"] == 298 and r["hoeffding_d"] > 64
+    assert r["n_max"] == 298 and r["hoeffding_d"] > 64 and not r["hoeffding_ok"]
+    assert r["hoeffding_d_int"] == 74 and r["first_moment_d"] == 23 and r["first_moment_ok"]
+    assert r["C"] == pytest.approx(2 * np.log(1000 / 0.1))
+    assert ex.dimension_vs_log_n(298, 64)["hoeffding_ok"]              # n_max is consistent
+    assert not ex.dimension_vs_log_n(299, 64)["hoeffding_ok"]
     with pytest.raises(ValueError, match="n"):
         ex.dimension_vs_log_n(1)
+    with pytest.raises(ValueError, match="gamma"):
+        ex.dimension_vs_log_n(100, gamma=1.5)
+
+
+def test_error_range():
+    recs = [{"layer": 1, "head": h, "method": m, "budget": b, "rel_err": e}
+            for m, b, errs in [("a", 8, [0.3, 0.1, 0.2]), ("a", 16, [0.05, 0.5, 0.5]),
+                               ("b", 8, [1.0, 2.0, 3.0])]
+            for h, e in enumerate(errs)]
+    out = ex.error_range(recs)
+    assert [(r["method"], r["budget"]) for r in out] == [("a", 8), ("a", 16), ("b", 8)]
+    assert out[0]["min"] == 0.1 and out[0]["median"] == 0.2 and out[0]["max"] == 0.3
+    assert out[0]["worst"] == (1, 0) and out[1]["worst"] == (1, 1)        # first head on ties
+    assert out[2]["worst"] == (1, 2) and out[2]["heads"] == 3
+    with pytest.raises(ValueError, match="records"):
+        ex.error_range([])
+
+
+def test_figure_data_on_fake_cache():
+    kvr = fake_kv(n=128)
+    sp = ex.key_spectra(kvr)
+    assert sp["ratios"].shape == (4, 8) and sp["energy"].shape == (4, 8) and sp["heads"] == 4
+    assert np.allclose(sp["ratios"][:, 0], 1) and np.allclose(sp["energy"][:, -1], 1)
+    assert np.all(np.diff(sp["energy"], axis=1) >= -1e-12) and sp["n"] == 128 and sp["d"] == 8
+    assert 1 <= sp["sign_half_energy"] <= 8 and sp["half_energy"].shape == (4,)
+    cl = ex.clusters_vs_delta(kvr, [(0, 0), (1, 1)], deltas=(0.5, 1.0))
+    assert cl["counts"].shape == (2, 2) and cl["heads"] == [(0, 0), (1, 1)]
+    assert np.all(cl["counts"][:, 0] >= cl["counts"][:, 1])     # larger radius, fewer clusters
+    assert cl["log10_volume_d"] == pytest.approx(8 * np.log10(3.0))
+    with pytest.raises(ValueError, match="deltas"):
+        ex.clusters_vs_delta(kvr, [(0, 0)], deltas=(0.5,))
+    with pytest.raises(ValueError, match="kv_head"):
+        ex.clusters_vs_delta(kvr, [(0, 5)])
+    rows = ex.head_table(kvr, start=32, stride=4)
+    st = ex.attention_structure(kvr, rows, [(0, 0), (1, 4)], window=16)
+    assert st["layers"].shape == st["topk_mass"].shape == (12,) and len(st["profiles"]) == 2
+    assert st["profiles"][1]["by_distance"].shape == (16,) and 0 < st["uniform_topk"] <= 1
+    with pytest.raises(ValueError, match="rows"):
+        ex.attention_structure(kvr, [], [(0, 0)])
+    tr = ex.head_method_trace(kvr, 1, 2, "sink", 32, n=96, last=20)
+    assert tr["weights"].shape == (20, 96) and tr["steps"].shape == tr["step_err"].shape
+    assert tr["window_err"].shape == tr["z_norm"].shape == (96 - 64,)
+    assert 0 < tr["fraction"] < 1 and tr["reference"] == "window"
+    with pytest.raises(ValueError, match="budget"):
+        ex.head_method_trace(kvr, 0, 0, "tova", 200, n=96)
 
 
 def test_figures_and_widget_headless():
+    import matplotlib.pyplot as plt
+
     kvr = fake_kv(n=128)
     rows = ex.head_table(kvr, start=32, stride=4)
-    for fig in (kv.viz.real.plot_key_spectra(kvr),
-                kv.viz.real.plot_clusters_vs_delta(kvr, [(0, 0)], deltas=(0.5, 1.0)),
-                kv.viz.real.plot_attention_structure(kvr, rows, [(0, 0)], window=16)):
+    spectra = ex.key_spectra(kvr)
+    clusters = ex.clusters_vs_delta(kvr, [(0, 0)], deltas=(0.5, 1.0))
+    structure = ex.attention_structure(kvr, rows, [(0, 0)], window=16)
+    for fig in (kv.viz.real.plot_key_spectra(spectra),
+                kv.viz.real.plot_clusters_vs_delta(clusters),
+                kv.viz.real.plot_attention_structure(structure)):
         assert fig.get_axes()
-    with pytest.raises(ValueError, match="deltas"):
-        kv.viz.real.plot_clusters_vs_delta(kvr, [(0, 0)], deltas=(0.5,))
-    recs = ex.compression_sweep(kvr, [(0, 0)], methods=("TOVA",), budgets=(16, 32), n=96,
+    # the plots draw the data they are given
+    fig = kv.viz.real.plot_key_spectra(spectra)
+    med = fig.get_axes()[1].get_lines()[4]          # after the 4 grey per-head lines
+    assert np.allclose(med.get_ydata(), np.median(spectra["energy"], axis=0))
+    fig = kv.viz.real.plot_clusters_vs_delta(clusters)
+    assert np.array_equal(fig.get_axes()[0].get_lines()[0].get_ydata(), clusters["counts"][0])
+    # ax= / axes= draw into the reader's own Axes
+    f2, grid = plt.subplots(1, 3)
+    assert kv.viz.real.plot_clusters_vs_delta(clusters, ax=grid[0]) is f2
+    assert kv.viz.real.plot_key_spectra(spectra, axes=grid[1:]) is f2
+    with pytest.raises(ValueError, match="axes"):
+        kv.viz.real.plot_attention_structure(structure, axes=grid)
+    with pytest.raises(TypeError, match="ax"):
+        kv.viz.real.plot_clusters_vs_delta(clusters, ax="left")
+    with pytest.raises(TypeError, match="key_spectra"):
+        kv.viz.real.plot_key_spectra([1, 2])
+    with pytest.raises(ValueError, match="lacks"):
+        kv.viz.real.plot_clusters_vs_delta({"deltas": [0.5]})
+    recs = ex.compression_sweep(kvr, [(0, 0)], methods=("tova",), budgets=(16, 32), n=96,
                                 start=16)
-    idx = ex.index_sweep(methods=("TOVA",), budgets=(16, 32), n=32, d=16, trials=4)
-    assert kv.viz.real.plot_compression(recs, idx).get_axes()
+    idx = ex.index_sweep(methods=("tova",), budgets=(16, 32), n=32, d=16, trials=4)
+    fig = kv.viz.real.plot_compression(recs, idx)
+    assert [ln.get_label() for ln in fig.get_axes()[0].get_lines()][0] == "TOVA"   # registry label
+    trace = ex.head_method_trace(kvr, 0, 0, "tova", 32, n=96)
+    assert len(kv.viz.real.plot_head_method(trace).get_axes()[1].get_lines()) == 3
     w = kv.widgets.real_head_widget(kvr, n=96)
-    w.children[2].value = "sink + window"       # method
+    w.children[2].value = "sink"                # method (registry key; label shown)
     w.children[3].value = 32                    # budget
     fig = w.result
     labels = [ln.get_label() for ln in fig.get_axes()[1].get_lines()]
-    assert any(lab.startswith("sink + window") for lab in labels)
+    assert any(lab.startswith("StreamingLLM (sinks + window)") for lab in labels)
     assert any(lab.startswith("sliding window") for lab in labels)
-    import matplotlib.pyplot as plt
     plt.close("all")
 
 
 def test_certificates_chapter_10():
     certs = kv.bounds.certificates(chapter=10)
     assert len(certs) == 2 and all(c.holds for c in certs)
+    assert all(c.scope == "general" for c in certs)
     assert not kv.bounds.real_subset_attention_identity(wrong=True).holds
     assert not kv.bounds.real_mean_key_invariance(wrong=True).holds
 

@@ -7,11 +7,11 @@ import pytest
 
 import kvtheory as kv
 from kvtheory.algorithms import SlidingWindow
+from kvtheory.instances import benign
 
 
 def _stream(n=60, d=5, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(n, d)) / np.sqrt(d), rng.normal(size=(n, d)), rng.normal(size=(n, d))
+    return benign.gaussian(n, d, seed=seed, q_scale=1 / np.sqrt(d))
 
 
 def test_exact_cache_equals_batch_attention():
@@ -106,8 +106,8 @@ def test_attend_output_shape_is_checked():
         def _attend(self, q):
             return np.zeros(1)
 
-        def memory_bits(self):
-            return 0
+        def memory_ledger(self):
+            return kv.MemoryLedger()
 
     alg = WrongShape()
     alg.append(np.ones(3), np.ones(3))
@@ -154,3 +154,61 @@ def test_dimension_mismatch_after_first_token():
 def test_bad_parameters_raise(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# ------------------------------------------------------------ memory_trace
+def test_memory_trace_reads_live_ledgers_at_checkpoints():
+    K, V = benign.gaussian(30, 4, seed=1, queries=False)
+    seen = []
+    tr = kv.stream.memory_trace([kv.ExactCache(), SlidingWindow(5)], K, V, [1, 10, 30],
+                                observe=seen.append)
+    assert tr["steps"].tolist() == [1, 10, 30] and seen == [1, 10, 30]
+    assert tr["bits"][0].tolist() == [2 * c * 4 * 64 + 64 for c in (1, 10, 30)]
+    assert tr["bits"][1][-1] == SlidingWindow(5).extend(K, V).memory_bits()
+
+
+def test_extend_equals_appending_row_by_row():
+    K, V = benign.gaussian(20, 3, seed=2, queries=False)
+    a = kv.ExactCache().extend(K, V)
+    b = kv.ExactCache()
+    for k, v in zip(K, V, strict=True):
+        b.append(k, v)
+    assert np.array_equal(a.keys, b.keys) and a.memory_bits() == b.memory_bits()
+    with pytest.raises(ValueError, match="V must have 20 rows"):
+        kv.ExactCache().extend(K, V[:3])
+
+
+@pytest.mark.parametrize("args, exc, match", [
+    (([], np.ones((3, 2)), np.ones((3, 2)), [1]), ValueError, "algs"),
+    ((["x"], np.ones((3, 2)), np.ones((3, 2)), [1]), TypeError, "algs"),
+    (([None], np.ones((3, 2)), np.ones((3, 2)), [1]), TypeError, "algs"),
+    ((None, np.ones((3, 2)), np.ones((2, 2)), [1]), ValueError, "V must have 3 rows"),
+    ((None, np.ones((3, 2)), np.ones((3, 2)), [2, 2]), ValueError, "checkpoints"),
+    ((None, np.ones((3, 2)), np.ones((3, 2)), [4]), ValueError, "checkpoints"),
+    ((None, np.ones((3, 2)), np.ones((3, 2)), [1.5]), ValueError, "checkpoints"),
+])
+def test_memory_trace_rejects_bad_input(args, exc, match):
+    algs = [kv.ExactCache()] if args[0] is None else args[0]
+    with pytest.raises(exc, match=match):
+        kv.stream.memory_trace(algs, *args[1:])
+
+
+def test_held_keys_default_and_exact_cache():
+    class Last(kv.StreamingAttention):
+        def _append(self, k, v):
+            self.v = v
+
+        def _attend(self, q):
+            return self.v
+
+        def memory_ledger(self):
+            return kv.MemoryLedger()
+
+    a = Last()
+    a.append(np.ones(2), np.ones(2))
+    assert a.held_keys() is None
+    c = kv.ExactCache()
+    c.append(np.ones(2), np.ones(2))
+    h = c.held_keys()
+    h[0, 0] = 5.0                                   # a copy
+    assert c.keys[0, 0] == 1.0

@@ -1,6 +1,8 @@
-"""Hard instances of the book's lower-bound proofs, and adversaries."""
+"""Hard instances of the book's lower-bound proofs, adversaries, and the benign streams
+they are set against (:mod:`.benign`). Every hard instance can be turned into a
+:class:`kvtheory.game.Instance` (``as_instance``) and played with :func:`kvtheory.game.play`."""
 
-from . import index, lowdim, nonadaptive, sparsity, window
+from . import benign, index, lowdim, sparsity, window
 from .index import run_index_protocol
 
-__all__ = ["index", "run_index_protocol", "sparsity", "window", "lowdim", "nonadaptive"]
+__all__ = ["benign", "index", "run_index_protocol", "sparsity", "window", "lowdim"]

@@ -4,7 +4,7 @@ Alice holds bits :math:`X\in\{0,1\}^{n\times d}`. She streams tokens
 :math:`(q_t,k_t,v_t)=(0,k_t,X_t)` with public keys :math:`k_t`, then hands the
 algorithm's state to Bob. Bob, who wants :math:`X_{i^*j^*}`, runs one more step
 with :math:`(Ck_{i^*},0,0)`: the query singles out token :math:`i^*` (its score
-is :math:`C`, all others at most :math:`C\varepsilon`), the padding token adds
+is :math:`C`, all others at most :math:`C\kappa`), the padding token adds
 weight :math:`e^0=1` and value 0, and Bob outputs 1 iff coordinate
 :math:`j^*` of the answer exceeds a threshold :math:`\tau`. An algorithm that
 meets the approximation notion thereby solves :math:`\mathrm{INDEX}_{nd}`, so
@@ -16,7 +16,6 @@ its state must hold :math:`(1-H_2(p))\,nd` bits (Chapter 3).
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -24,13 +23,13 @@ from typing import Callable
 import numpy as np
 
 from .._validate import as_real_array, check_choice, check_int, check_real, check_rng
-from ..communication import H2, index_success_ceiling
+from ..game import Instance, play, score
+from ..information import H2
 from ..stream import StreamingAttention
 
 __all__ = [
     "default_C",
     "decode_threshold",
-    "decode_bits",
     "sign_keys",
     "IndexInstance",
     "make_index_instance",
@@ -46,9 +45,9 @@ __all__ = [
 
 
 def default_C(n: int, *, gamma: float = 0.1, eps: float = 0.5) -> float:
-    r"""Query scale :math:`C=\frac{\ln n+\ln(1/\gamma)}{1-\varepsilon}`.
+    r"""Query scale :math:`C=\frac{\ln n+\ln(1/\gamma)}{1-\kappa}`.
 
-    With all other keys at inner product :math:`\le\varepsilon` with
+    With all other keys at inner product :math:`\le\kappa` with
     :math:`k_{i^*}`, this makes :math:`w_{i^*}\ge 1/(1+\gamma)`.
 
     Examples
@@ -101,38 +100,6 @@ def decode_threshold(notion: str = "entrywise", *, eta: float = 0.0,
     return ((1 - eta) + gamma * (1 + eta)) / (2 * (1 + gamma))
 
 
-def decode_bits(outputs, truth, tau: float) -> np.ndarray:
-    r"""Bob's guesses: ``1`` where an output exceeds ``tau``, else ``0``.
-
-    A non-finite output (an algorithm that returned ``inf``) is scored as a
-    wrong guess. Used by :func:`run_index_protocol` and by the benchmark
-    (:mod:`kvtheory.bench`), so both decode the same way.
-
-    Parameters
-    ----------
-    outputs : array_like
-        The decoded coordinates of the algorithm's answers (may be non-finite).
-    truth : array_like
-        The true bits, same shape.
-    tau : float
-        Bob's threshold (:func:`decode_threshold`).
-
-    Returns
-    -------
-    numpy.ndarray of float (0.0 or 1.0), the shape of ``outputs``.
-
-    Examples
-    --------
-    >>> from kvtheory.instances.index import decode_bits
-    >>> decode_bits([0.9, 0.1, float("inf")], [1.0, 0.0, 1.0], 0.5).tolist()
-    [1.0, 0.0, 0.0]
-    """
-    outputs = as_real_array(outputs, "outputs", finite=False)
-    truth = as_real_array(truth, "truth", shape=outputs.shape)
-    tau = check_real(tau, "tau")
-    return np.where(np.isfinite(outputs), (outputs > tau).astype(float), 1.0 - truth)
-
-
 def sign_keys(n: int, d: int, *, seed=0) -> np.ndarray:
     r"""``n`` i.i.d. uniform keys in :math:`\{\pm1/\sqrt d\}^d` (unit norm)."""
     n = check_int(n, "n", lo=1)
@@ -160,6 +127,59 @@ class IndexInstance:
     @property
     def d(self) -> int:
         return self.keys.shape[1]
+
+    @property
+    def d_v(self) -> int:
+        return self.X.shape[1]
+
+    def as_instance(self, probes, *, cells=None, queries: str = "zero",
+                    prefix_tokens: int = 0, name: str = "index") -> Instance:
+        r"""This draw as a :class:`kvtheory.game.Instance`: Alice's stream and Bob's probes.
+
+        Parameters
+        ----------
+        probes : array_like of int, shape ``(m,)``
+            The targets :math:`i^*` of Bob's probes; probe ``j`` is the query
+            :math:`Ck_{i^*_j}`, asked with the zero padding token.
+        cells : array_like of int, shape ``(T, 2)``, optional
+            ``(probe, coordinate)`` pairs Bob decodes; default every
+            coordinate of every probe.
+        queries : {"zero", "self"}
+            Alice's queries (:func:`alice_stream`); with ``"zero"`` her
+            tokens are appended, with ``"self"`` they are stepped.
+        prefix_tokens : int
+            All-zero tokens before Alice's (the window chapters); they are fed
+            like her tokens.
+        name : str
+
+        Returns
+        -------
+        kvtheory.game.Instance
+            With ``info_bits = n * d_v`` and ``tau`` Bob's threshold.
+
+        Examples
+        --------
+        >>> from kvtheory.instances.index import make_index_instance
+        >>> inst = make_index_instance(100, 16, seed=0).as_instance([5, 9], prefix_tokens=10)
+        >>> inst.n, inst.targets.tolist(), inst.info_bits, inst.pad
+        (110, [15, 19], 1600, True)
+        """
+        check_choice(queries, "queries", {"zero", "self"})
+        prefix_tokens = check_int(prefix_tokens, "prefix_tokens", lo=0)
+        tg = np.asarray(probes)
+        if tg.dtype.kind not in "iu" or tg.ndim != 1 or tg.size == 0:
+            raise ValueError("probes must be a non-empty 1-D array of token indices")
+        if tg.min() < 0 or tg.max() >= self.n:
+            raise ValueError(f"probes must lie in [0, {self.n})")
+        Q, K, V = alice_stream(self, queries=queries)
+        if prefix_tokens:
+            K = np.vstack([np.zeros((prefix_tokens, self.d)), K])
+            V = np.vstack([np.zeros((prefix_tokens, self.d_v)), V])
+            Q = np.vstack([np.zeros((prefix_tokens, self.d)), Q])
+        return Instance(name, "hard", K, V, None if queries == "zero" else Q,
+                        self.C * self.keys[tg], True, prefix_tokens + tg, self.tau,
+                        self.n * self.d_v, {"C": self.C, "prefix_tokens": prefix_tokens},
+                        cells=cells)
 
 
 def make_index_instance(n: int, d: int, *, seed=0, keys=None, C: float | None = None,
@@ -257,6 +277,10 @@ def run_index_protocol(make_algorithm: Callable[[], StreamingAttention], n: int,
        and decodes coordinate :math:`j^*` with threshold :math:`\tau`. Pairs
        with the same :math:`i^*` share one step.
 
+    Steps 2 and 3 are :func:`kvtheory.game.play` on
+    :meth:`IndexInstance.as_instance`, and the tally is
+    :func:`kvtheory.game.score`; this function only draws Bob's pairs.
+
     Parameters
     ----------
     make_algorithm : callable
@@ -303,52 +327,37 @@ def run_index_protocol(make_algorithm: Callable[[], StreamingAttention], n: int,
         raise TypeError(
             f"make_algorithm() must return a StreamingAttention, got {type(alg).__name__}"
         )
-    zero_k, zero_v = np.zeros(d), np.zeros(inst.X.shape[1])
-    for _ in range(prefix_tokens):
-        alg.append(zero_k, zero_v)
-    Q, K, V = alice_stream(inst, queries=queries)
-    for t in range(n):
-        if queries == "zero":
-            alg.append(K[t], V[t])
-        else:
-            alg.step(Q[t], K[t], V[t])
-    bits = int(alg.memory_bits())
-    info = n * inst.X.shape[1]
-
+    # Bob's pairs (i*, j*); pairs with the same i* share one probe
     i_star = rng.integers(0, n, size=trials)
-    j_star = rng.integers(0, inst.X.shape[1], size=trials)
-    outputs = np.empty(trials)
-    for i in np.unique(i_star):
-        bob = copy.deepcopy(alg)
-        z = bob.step(inst.C * K[i], zero_k, zero_v)
-        sel = i_star == i
-        outputs[sel] = z[j_star[sel]]
-    truth = inst.X[i_star, j_star]
-    guess = decode_bits(outputs, truth, inst.tau)
-    successes = int(np.sum(guess == truth))
+    j_star = rng.integers(0, inst.d_v, size=trials)
+    targets, probe_of = np.unique(i_star, return_inverse=True)
+    game = inst.as_instance(targets, cells=np.column_stack([probe_of, j_star]),
+                            queries=queries, prefix_tokens=prefix_tokens)
+    tr = play(alg, game)
+    sc = score(tr, game, errors=False)
     return IndexResult(
-        algorithm=getattr(alg, "name", type(alg).__name__), kind=getattr(alg, "kind", "?"),
-        n=n, d=d, trials=trials, successes=successes, memory_bits=bits, info_bits=info,
-        ceiling=float(index_success_ceiling(bits, info)), C=inst.C, tau=inst.tau,
-        outputs=outputs, truth=truth,
+        algorithm=tr.algorithm, kind=tr.kind, n=n, d=d, trials=trials,
+        successes=sc.successes, memory_bits=tr.memory_bits, info_bits=game.info_bits,
+        ceiling=sc.ceiling, C=inst.C, tau=inst.tau,
+        outputs=np.array(tr.outputs[probe_of, j_star]), truth=np.array(sc.truth),
     )
 
 
 # --------------------------------------------------------------------------
-# The constants of Theorem 3.1 and Proposition 3.2 (Chapter 3)
+# The constants of Chapter 3's space-barrier theorem and leaked-mass proposition
 # --------------------------------------------------------------------------
 
 def hoeffding_d(n: int, *, eps: float = 0.5, delta: float = 0.1,
                 two_sided: bool = False) -> int:
-    r"""Least integer :math:`d\ge\frac{2}{\varepsilon^2}\ln\frac{n}{\delta}`: the
-    Hoeffding + union-bound dimension of Theorem 3.1.
+    r"""Least integer :math:`d\ge\frac{2}{\kappa^2}\ln\frac{n}{\delta}`: the
+    Hoeffding + union-bound dimension of the space-barrier theorem of Chapter 3.
 
-    With this :math:`d`, :math:`n e^{-\varepsilon^2 d/2}\le\delta`, so all
+    With this :math:`d`, :math:`n e^{-\kappa^2 d/2}\le\delta`, so all
     :math:`n-1` partners :math:`t\ne i^*` have
-    :math:`\rho_t=\langle k_t,k_{i^*}\rangle\le\varepsilon` except with
+    :math:`\rho_t=\langle k_t,k_{i^*}\rangle\le\kappa` except with
     probability :math:`\delta`. ``two_sided=True`` bounds
     :math:`\max_t|\rho_t|` instead (twice as many events:
-    :math:`\frac{2}{\varepsilon^2}\ln\frac{2n}{\delta}`).
+    :math:`\frac{2}{\kappa^2}\ln\frac{2n}{\delta}`).
 
     Parameters
     ----------
@@ -383,8 +392,8 @@ def hoeffding_d(n: int, *, eps: float = 0.5, delta: float = 0.1,
 
 
 def leaked_mass(keys, i_star, C: float) -> np.ndarray:
-    r"""The leaked mass :math:`M=\sum_{t\ne i^*}e^{-C(1-\rho_t)}+e^{-C}` of
-    Proposition 3.2, for one or several targets ``i_star``.
+    r"""The leaked mass :math:`\Lambda=\sum_{t\ne i^*}e^{-C(1-\rho_t)}+e^{-C}` of
+    Chapter 3's leaked-mass proposition, for one or several targets ``i_star``.
 
     Exact attention on the instance gives :math:`w_{i^*}=1/(1+M)` (the last
     term is the padding token). Computed in the log domain, so large ``C``
@@ -427,8 +436,8 @@ def leaked_mass(keys, i_star, C: float) -> np.ndarray:
 
 def expected_leaked_mass(n: int, d: int, *, C: float | None = None,
                          gamma: float = 0.1, eps: float = 0.5) -> float:
-    r""":math:`\mathbb E M=(n-1)\bigl(\frac{1+e^{-2C/d}}{2}\bigr)^d+e^{-C}` for
-    uniform sign keys (Proposition 3.2).
+    r""":math:`\mathbb E\Lambda=(n-1)\bigl(\frac{1+e^{-2C/d}}{2}\bigr)^d+e^{-C}` for
+    uniform sign keys (the leaked-mass proposition of Chapter 3).
 
     ``C`` defaults to :func:`default_C` ``(n, gamma=gamma, eps=eps)``.
 
@@ -449,16 +458,17 @@ def expected_leaked_mass(n: int, d: int, *, C: float | None = None,
 
 def first_moment_d(n: int, *, C: float | None = None, gamma: float = 0.1,
                    delta: float = 0.1, eps: float = 0.5, d_max: int = 100_000) -> int:
-    r"""Least :math:`d` with :math:`\mathbb E M\le\gamma\delta` (Proposition 3.2).
+    r"""Least :math:`d` with :math:`\mathbb E\Lambda\le\gamma\delta` (Chapter 3's leaked-mass
+    proposition).
 
     By Markov's inequality, :math:`\Pr[w_{i^*}<\frac1{1+\gamma}]=\Pr[M>\gamma]\le\delta`
-    at this :math:`d`, which is all the proof of Theorem 3.1 uses about the keys.
+    at this :math:`d`, which is all the proof of the space-barrier theorem uses about the keys.
 
     Raises
     ------
     ValueError
         If no :math:`d\le` ``d_max`` works (e.g. ``C`` too small: as
-        :math:`d\to\infty`, :math:`\mathbb E M\to(n-1)e^{-C}+e^{-C}`).
+        :math:`d\to\infty`, :math:`\mathbb E\Lambda\to(n-1)e^{-C}+e^{-C}`).
 
     Examples
     --------
@@ -477,7 +487,7 @@ def first_moment_d(n: int, *, C: float | None = None, gamma: float = 0.1,
     # bits), and sample means decrease in the convex order as d grows. Bisect.
     if expected_leaked_mass(n, d_max, C=C) > target:
         raise ValueError(
-            f"no d <= d_max={d_max} has E M <= gamma*delta={target:.3g} at C={C:.3g}; "
+            f"no d <= d_max={d_max} has E[Lambda] <= gamma*delta={target:.3g} at C={C:.3g}; "
             "increase C"
         )
     lo, hi = 0, d_max
@@ -491,7 +501,7 @@ def first_moment_d(n: int, *, C: float | None = None, gamma: float = 0.1,
 
 
 def space_bound_bits(n: int, d: int, *, p: float = 0.1, delta: float = 0.1) -> float:
-    r"""The bound of Theorem 3.1: :math:`(1-H_2(p+\delta))\,nd` bits.
+    r"""The bound of the space-barrier theorem of Chapter 3: :math:`(1-H_2(p+\delta))\,nd` bits.
 
     Examples
     --------

@@ -3,14 +3,14 @@ r"""The low-dimensional hard instance (Chapter 4): INDEX on a code of keys.
 The INDEX reduction of Chapter 3 works with *any* public unit keys
 :math:`u_1,\dots,u_{n'}` whose pairwise inner products are at most
 :math:`1-\mu`, provided Bob's query :math:`Cu_{i^*}` has norm
-:math:`C=\ln(n'/\gamma)/\mu` (Theorem 4.1). In dimension :math:`d` such codes
+:math:`C=\ln(n'/\gamma)/\mu` (Chapter 4's code-based bound). In dimension :math:`d` such codes
 have only :math:`e^{\Theta(d)}` words at constant :math:`\mu`, so only
 :math:`n'=\min(n-1,\text{code size})` tokens of a length-:math:`n` stream carry
 information, and the bound reads :math:`(1-H_2(p))\,d\,n'` bits.
 
 The query norm is explicit everywhere: :attr:`LowDimInstance.query_norm` is the
 norm of Bob's query, and ``max_query_norm`` shrinks the code until the
-instance fits a norm budget (Proposition 4.3). Without a budget even
+instance fits a norm budget (Chapter 4's query-norm proposition). Without a budget even
 :math:`d=2` suffices (:func:`circle_keys`).
 """
 
@@ -23,10 +23,10 @@ from typing import Callable
 import numpy as np
 
 from .._validate import check_choice, check_int, check_real, check_rng
-from ..communication import index_bits_needed
 from ..geometry.packing import greedy_sign_code
+from ..information import index_bits_needed
 from ..stream import StreamingAttention
-from .index import IndexResult, run_index_protocol
+from .index import IndexResult, make_index_instance, run_index_protocol
 
 __all__ = [
     "CODES",
@@ -51,28 +51,35 @@ CODES = ("greedy", "all-signs", "circle")
 
 
 def code_query_scale(n_prime: int, mu: float, *, gamma: float = 0.1) -> float:
-    r"""Bob's query norm :math:`C=\ln(n'/\gamma)/\mu` for a code of coherence gap :math:`\mu`.
+    r"""Bob's query norm :math:`C=\ln(n'/\gamma)/\min(\mu,1)` for a code of gap :math:`\mu`.
 
     With unit keys whose pairwise inner products are :math:`\le1-\mu`, this
-    makes :math:`w_{i^*}\ge1/(1+\gamma)` (Theorem 4.1).
+    makes :math:`w_{i^*}\ge1/(1+\gamma)` (Chapter 4's code-based bound).
+    That bound needs :math:`\mu\le1`: the padding token scores 0, which must
+    not exceed the partners' bound :math:`C(1-\mu)`. A code with
+    :math:`\mu>1` (two antipodal keys, three keys on a circle, a sign code
+    with ``eps < 0``) also has inner products :math:`\le0=1-1`, so it is used
+    with the gap :math:`\min(\mu,1)`, i.e. :math:`C=\ln(n'/\gamma)`.
 
     Examples
     --------
     >>> from kvtheory.instances.lowdim import code_query_scale
     >>> f"{code_query_scale(69, 0.5):.2f}"
     '13.07'
+    >>> f"{code_query_scale(2, 2.0):.3f}" == f"{math.log(2 / 0.1):.3f}"   # mu > 1 counts as 1
+    True
     """
     n_prime = check_int(n_prime, "n_prime", lo=1)
     mu = check_real(mu, "mu", lo=0, hi=2, lo_open=True)
     gamma = check_real(gamma, "gamma", lo=0, hi=1, lo_open=True, hi_open=True)
-    return math.log(n_prime / gamma) / mu
+    return math.log(n_prime / gamma) / min(mu, 1.0)
 
 
 def circle_keys(m: int) -> np.ndarray:
     r"""``m`` unit keys in :math:`\mathbb R^2` at angles :math:`2\pi t/m`, :math:`t=0..m-1`.
 
     Distinct keys have inner product :math:`\cos(2\pi(a-b)/m)\le\cos(2\pi/m)`,
-    so :math:`\mu=1-\cos(2\pi/m)\approx2\pi^2/m^2` (Proposition 4.3).
+    so :math:`\mu=1-\cos(2\pi/m)\approx2\pi^2/m^2` (Chapter 4's query-norm proposition).
 
     Examples
     --------
@@ -88,7 +95,13 @@ def circle_keys(m: int) -> np.ndarray:
 
 
 def _circle_mu(m: int) -> float:
-    return 1.0 - math.cos(2 * math.pi / m) if m > 1 else 2.0   # one key: no partner
+    r"""The gap the theorem uses for ``m`` circle keys: :math:`\min(1-\cos(2\pi/m),1)`.
+
+    For ``m <= 3`` the raw gap exceeds 1 (``m = 1`` has no partner at all);
+    the code-based bound needs :math:`\mu\le1`, and the inner products are
+    then :math:`\le0`, so the gap 1 is valid.
+    """
+    return min(1.0 - math.cos(2 * math.pi / m), 1.0) if m > 1 else 1.0
 
 
 def _circle_C(m: int, gamma: float) -> float:
@@ -104,7 +117,8 @@ class LowDimInstance:
     keys : numpy.ndarray, shape (n_prime, d)
         Unit keys, pairwise inner products :math:`\le1-\mu`.
     mu : float
-        The coherence gap :math:`\mu`.
+        The coherence gap :math:`\mu\in(0,1]` the theorem uses (a code whose
+        raw gap exceeds 1 is recorded with gap 1, see :func:`code_query_scale`).
     C : float
         Bob's query scale :math:`\ln(n'/\gamma)/\mu`.
     n : int
@@ -135,6 +149,25 @@ class LowDimInstance:
         """Key dimension."""
         return int(self.keys.shape[1])
 
+    def as_instance(self, probes, *, seed=0, d_v: int | None = None, cells=None,
+                    name: str = "lowdim"):
+        r"""The INDEX game on this code as a :class:`kvtheory.game.Instance`.
+
+        Draws Alice's fair bits (:func:`~kvtheory.instances.index.make_index_instance`
+        with these keys and this ``C``), then asks Bob's padded probes
+        :math:`Ck_{i^*}` for the targets ``probes``.
+
+        Examples
+        --------
+        >>> from kvtheory.instances.lowdim import make_lowdim_instance
+        >>> inst = make_lowdim_instance(1000, 8).as_instance([0, 5], seed=1)
+        >>> inst.n, inst.info_bits, inst.targets.tolist()
+        (69, 552, [0, 5])
+        """
+        idx = make_index_instance(self.n_prime, self.d, seed=seed, keys=self.keys, C=self.C,
+                                  gamma=self.gamma, d_v=d_v)
+        return idx.as_instance(probes, cells=cells, name=name)
+
     @property
     def query_norm(self) -> float:
         r"""Norm of Bob's query :math:`Cu_{i^*}`; equals ``C`` (unit keys)."""
@@ -144,20 +177,20 @@ class LowDimInstance:
 def _full_code(code: str, d: int, eps: float, seed) -> tuple[np.ndarray, float]:
     if code == "greedy":
         c = greedy_sign_code(d, eps, seed=seed)
-        return c.vectors, c.mu
+        return c.vectors, min(c.mu, 1.0)      # eps < 0 can give mu > 1: gap 1 suffices
     if code == "all-signs":
         if d > 20:
             raise ValueError(f"d must be <= 20 for code='all-signs', got {d}")
         idx = np.arange(2 ** d, dtype=np.int64)
         signs = 2.0 * ((idx[:, None] >> np.arange(d)[None, :]) & 1) - 1.0
-        return signs / math.sqrt(d), (2.0 / d if d > 1 else 2.0)
+        return signs / math.sqrt(d), (2.0 / d if d > 1 else 1.0)   # d = 1: antipodal, gap 1
     raise AssertionError(code)  # pragma: no cover
 
 
 def make_lowdim_instance(n: int, d: int, *, code: str = "greedy", eps: float = 0.5,
                          gamma: float = 0.1, max_query_norm: float | None = None,
                          circle_size: int | None = None, seed=0) -> LowDimInstance:
-    r"""The hard instance of Theorem 4.1: a code of :math:`n'=\min(n-1,\text{size})` keys.
+    r"""The hard instance of Chapter 4's code-based bound: :math:`n'=\min(n-1,\text{size})` keys.
 
     Parameters
     ----------
@@ -243,13 +276,14 @@ def make_lowdim_instance(n: int, d: int, *, code: str = "greedy", eps: float = 0
                 )
             m = min(m, fit)
         keys = keys[:m]
+    mu = min(float(mu), 1.0)        # the theorem needs mu <= 1; a larger gap is also one of 1
     C = code_query_scale(m, mu, gamma=gamma)
-    return LowDimInstance(keys=np.ascontiguousarray(keys), mu=float(mu), C=C, n=n,
+    return LowDimInstance(keys=np.ascontiguousarray(keys), mu=mu, C=C, n=n,
                           code=code, code_size=int(size), gamma=gamma)
 
 
 def required_bits(p: float, d: int, n_prime: int) -> float:
-    r"""The bound of Theorem 4.1: :math:`(1-H_2(p))\,d\,n'` bits.
+    r"""The bound of Chapter 4's code-based bound: :math:`(1-H_2(p))\,d\,n'` bits.
 
     Examples
     --------
@@ -291,7 +325,7 @@ def run_lowdim_protocol(make_algorithm: Callable[[], StreamingAttention], n: int
                         max_query_norm: float | None = None, trials: int = 200,
                         eta: float = 0.0, notion: str = "entrywise", p: float = 0.1,
                         seed=0, code_seed: int = 0) -> LowDimResult:
-    r"""Play the INDEX game of Theorem 4.1 on the low-dimensional instance.
+    r"""Play the INDEX game of Chapter 4's code-based bound on the low-dimensional instance.
 
     Builds :func:`make_lowdim_instance` and drives it through
     :func:`~kvtheory.instances.index.run_index_protocol` with
@@ -343,10 +377,10 @@ def method_token_ceiling(d: int, r: float, *, gamma: float = 0.1, n: int | None 
     r"""Most informative tokens any code-based instance can use under a query-norm budget.
 
     With unit keys of coherence gap :math:`\mu` and Bob's query norm
-    :math:`\ln(n'/\gamma)/\mu\le r`, Proposition 4.3 gives
+    :math:`\ln(n'/\gamma)/\mu\le r`, Chapter 4's query-norm proposition gives
     :math:`n'\le\gamma e^{r\mu}` and, by the packing bound,
     :math:`n'\le(1+\sqrt{2/\mu})^d`. Returns ``(n_max, mu_best)``: the
-    maximum over :math:`\mu\in(0,2]` (on a log grid of ``grid`` points) of
+    maximum over :math:`\mu\in(0,1]` (on a log grid of ``grid`` points) of
     :math:`\min\{\gamma e^{r\mu},(1+\sqrt{2/\mu})^d\}` (and of ``n - 1`` if
     ``n`` is given), and the :math:`\mu` attaining it.
 
@@ -355,13 +389,13 @@ def method_token_ceiling(d: int, r: float, *, gamma: float = 0.1, n: int | None 
     >>> from kvtheory.instances.lowdim import method_token_ceiling
     >>> n_max, mu = method_token_ceiling(8, 20.0)
     >>> f"{n_max:.3g}"
-    '5.23e+03'
+    '5.24e+03'
     """
     d = check_int(d, "d", lo=1, hi=10_000)
     r = check_real(r, "r", lo=0, lo_open=True)
     gamma = check_real(gamma, "gamma", lo=0, hi=1, lo_open=True, hi_open=True)
     grid = check_int(grid, "grid", lo=10, hi=1_000_000)
-    mu = np.geomspace(1e-8, 2.0, grid)
+    mu = np.geomspace(1e-8, 1.0, grid)
     log_budget = math.log(gamma) + r * mu
     log_pack = d * np.log1p(np.sqrt(2.0 / mu))
     log_n = np.minimum(log_budget, log_pack)

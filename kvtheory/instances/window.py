@@ -9,7 +9,7 @@ an algorithm that answers Bob's query keeps
 For the unmasked-value model the game may also be played at a
 late step: ``prefix_tokens`` tokens with zero key and value come first. They
 leave the window and keep weight :math:`e^0=1` each; Bob's query scale
-:math:`C` is raised to :math:`\frac{\ln n+\ln(1/\gamma)}{1-\varepsilon}` with
+:math:`C` is raised to :math:`\frac{\ln n+\ln(1/\gamma)}{1-\kappa}` with
 :math:`n` the whole stream's length, which absorbs their known mass.
 """
 
@@ -19,9 +19,15 @@ from typing import Callable
 
 from .._validate import check_int
 from ..stream import StreamingAttention
-from .index import IndexResult, default_C, run_index_protocol, space_bound_bits
+from .index import (
+    IndexResult,
+    default_C,
+    make_index_instance,
+    run_index_protocol,
+    space_bound_bits,
+)
 
-__all__ = ["window_index", "window_bound_bits"]
+__all__ = ["window_index", "window_instance", "window_bound_bits"]
 
 
 def window_index(make_algorithm: Callable[[], StreamingAttention], W: int, d: int, *,
@@ -49,7 +55,7 @@ def window_index(make_algorithm: Callable[[], StreamingAttention], W: int, d: in
         Zero tokens streamed first (the long stream of the unmasked-value bound).
     C : float, optional
         Bob's query scale; default
-        :math:`\frac{\ln(W-1+\text{prefix})+\ln(1/\gamma)}{1-\varepsilon}`.
+        :math:`\frac{\ln(W-1+\text{prefix})+\ln(1/\gamma)}{1-\kappa}`.
     gamma, eps, eta, notion
         As in :func:`~kvtheory.instances.index.run_index_protocol`.
 
@@ -74,6 +80,31 @@ def window_index(make_algorithm: Callable[[], StreamingAttention], W: int, d: in
     return run_index_protocol(make_algorithm, W - 1, d, trials=trials, seed=seed, C=C,
                               gamma=gamma, eps=eps, eta=eta, notion=notion,
                               prefix_tokens=prefix_tokens)
+
+
+def window_instance(W: int, d: int, probes, *, seed=0, prefix_tokens: int = 0,
+                    C: float | None = None, gamma: float = 0.1, eps: float = 0.5,
+                    cells=None):
+    r"""The in-window INDEX game as a :class:`kvtheory.game.Instance`.
+
+    ``prefix_tokens`` zero tokens, then ``W - 1`` of Alice's tokens; Bob's
+    padded probes target Alice's tokens ``probes`` (indices in ``[0, W-1)``).
+    ``C`` defaults as in :func:`window_index`.
+
+    Examples
+    --------
+    >>> from kvtheory.instances.window import window_instance
+    >>> inst = window_instance(32, 8, [0, 30], prefix_tokens=100)
+    >>> inst.n, inst.targets.tolist(), inst.info_bits
+    (131, [100, 130], 248)
+    """
+    W = check_int(W, "W", lo=2)
+    prefix_tokens = check_int(prefix_tokens, "prefix_tokens", lo=0)
+    if C is None:
+        C = default_C(W - 1 + prefix_tokens, gamma=gamma, eps=eps)
+    inst = make_index_instance(W - 1, d, seed=seed, C=C, gamma=gamma, eps=eps)
+    return inst.as_instance(probes, cells=cells, prefix_tokens=prefix_tokens,
+                            name="window-index")
 
 
 def window_bound_bits(W: int, d: int, *, p: float = 0.1, delta: float = 0.1) -> float:
