@@ -110,9 +110,9 @@ def logsumexp(x, axis: int = -1) -> np.ndarray:
     return np.squeeze(out, axis=axis)
 
 
-def _check_qkv(q, K, V):
-    K = as_real_array(K, "K", ndim=2)
-    V = as_real_array(V, "V", ndim=2)
+def _check_qkv(q, K, V, *, finite_kv: bool = True):
+    K = as_real_array(K, "K", ndim=2, finite=finite_kv)
+    V = as_real_array(V, "V", ndim=2, finite=finite_kv)
     q = as_real_array(q, "q", ndim=(1, 2))
     n, d = K.shape
     if n == 0:
@@ -126,6 +126,37 @@ def _check_qkv(q, K, V):
             f"q must have the keys' dimension {d} in its last axis, got shape {q.shape}"
         )
     return q, K, V
+
+
+def _softmax_rows_inplace(scores: np.ndarray) -> np.ndarray:
+    """Max-shifted softmax of finite ``scores`` along the last axis, overwriting them."""
+    if scores.ndim == 1:
+        scores -= scores.max()
+        np.exp(scores, out=scores)
+        scores /= scores.sum()
+    else:
+        scores -= scores.max(axis=-1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=-1, keepdims=True)
+    return scores
+
+
+def _attention_trusted(q: np.ndarray, K: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """:func:`attention` for inputs already validated (float64, finite, matching shapes).
+
+    The hot path of the caches: the scores ``K @ q``, the stable softmax
+    computed in place, and ``w @ V``; no copy of ``K`` or ``V`` and no
+    re-check of their entries. Scores that overflow (finite but huge keys
+    and query) raise ``ValueError`` as :func:`softmax` does.
+    """
+    scores = K @ q if q.ndim == 1 else q @ K.T
+    if not (np.isfinite(scores.max()) and np.isfinite(scores.min())):
+        raise ValueError("x must be finite (no NaN or inf): the scores <q, k_t> overflowed")
+    out = _softmax_rows_inplace(scores) @ V
+    if not np.isfinite(out).all():
+        raise ValueError("the attention output is not finite (a stored value overflowed "
+                         "its precision)")
+    return out
 
 
 def attention(q, K, V) -> np.ndarray:
@@ -165,10 +196,20 @@ def attention(q, K, V) -> np.ndarray:
     >>> z.tolist()
     [1.0, 0.0]
     """
-    q, K, V = _check_qkv(q, K, V)
-    scores = q @ K.T                      # (n,) or (m, n)
-    w = softmax(scores, axis=-1)
-    return w @ V
+    # K and V are checked for finiteness through the result: a NaN or inf entry of K
+    # makes some score <q, k_t> non-finite (q is finite), and one of V makes the
+    # output non-finite (0 * inf is NaN). Only then are the inputs scanned, to name the
+    # culprit; so finite inputs are read once, at the memory-bandwidth limit.
+    q, K, V = _check_qkv(q, K, V, finite_kv=False)
+    scores = K @ q if q.ndim == 1 else q @ K.T          # (n,) or (m, n)
+    if not (np.isfinite(scores.max()) and np.isfinite(scores.min())):
+        _check_qkv(q, K, V)                             # names K if K is the culprit
+        raise ValueError("x must be finite (no NaN or inf): the scores <q, k_t> overflowed")
+    out = _softmax_rows_inplace(scores) @ V
+    if not np.isfinite(out).all():
+        _check_qkv(q, K, V)                             # names V if V is the culprit
+        raise ValueError("the attention output overflowed (values too large to average)")
+    return out
 
 
 def causal_attention(Q, K, V, *, block: int = 1024) -> np.ndarray:

@@ -4,15 +4,12 @@ import math
 from functools import partial
 
 import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-import kvtheory as kv  # noqa: E402
-from kvtheory.experiments import lowdim as E  # noqa: E402
-from kvtheory.instances import lowdim as L  # noqa: E402
+import kvtheory as kv
+from kvtheory.experiments import lowdim as E
+from kvtheory.instances import lowdim as L
 
 
 def _weight_on_target(keys, C, i):
@@ -32,9 +29,37 @@ def test_instance_is_a_code_with_the_theorem_scale(n, d):
     assert inst.n_prime == min(n - 1, inst.code_size)
     assert inst.C == pytest.approx(math.log(inst.n_prime / 0.1) / inst.mu)
     assert inst.query_norm == pytest.approx(inst.C)
-    # Theorem 4.1's weight bound, for every target
+    # the weight bound of Chapter 4's code-based bound, for every target
     w = [_weight_on_target(K, inst.C, i) for i in range(inst.n_prime)]
     assert min(w) >= 1 / 1.1 - 1e-12
+
+
+@pytest.mark.parametrize("r, n_prime", [(3.0, 2), (3.6, 3)])
+def test_codes_with_gap_above_one_use_gap_one(r, n_prime):
+    # two or three keys on the circle have raw gap 2 or 1.5 > 1; the theorem
+    # needs mu <= 1 (the padding token scores 0), so C = ln(n'/gamma)
+    inst = L.make_lowdim_instance(10, 2, code="circle", max_query_norm=r)
+    assert inst.n_prime == n_prime and inst.mu == 1.0
+    assert inst.C == pytest.approx(math.log(n_prime / 0.1))
+    w = [_weight_on_target(inst.keys, inst.C, i) for i in range(n_prime)]
+    assert min(w) >= 1 / 1.1 - 1e-12
+    # with the raw gap the weight bound fails: the gap must be capped
+    raw_mu = 1 - math.cos(2 * math.pi / n_prime)
+    assert _weight_on_target(inst.keys, math.log(n_prime / 0.1) / raw_mu, 0) < 1 / 1.1
+    assert L.code_query_scale(2, 2.0) == pytest.approx(math.log(20.0))
+    assert L.code_query_scale(5, 0.5) == pytest.approx(2 * math.log(50.0))
+    with pytest.raises(ValueError, match="mu"):
+        L.code_query_scale(2, 2.5)
+
+
+def test_greedy_code_with_negative_eps_and_one_dimensional_signs():
+    inst = L.make_lowdim_instance(10, 4, eps=-0.5, seed=0)
+    assert inst.mu <= 1.0
+    w = [_weight_on_target(inst.keys, inst.C, i) for i in range(inst.n_prime)]
+    assert min(w) >= 1 / 1.1 - 1e-12
+    one = L.make_lowdim_instance(10, 1, code="all-signs")
+    assert one.n_prime == 2 and one.mu == 1.0
+    assert min(_weight_on_target(one.keys, one.C, i) for i in range(2)) >= 1 / 1.1 - 1e-12
 
 
 def test_instance_codes():
@@ -231,8 +256,21 @@ def test_figures():
     measured = [ln for ln in fig.axes[0].lines if ln.get_label().startswith("greedy")][0]
     np.testing.assert_array_equal(measured.get_ydata(), t["size"])
     rows = E.flattening(ds=[8], ns=[16, 256], trials=20)
-    fig2 = kv.viz.plot_flattening(rows, E.lossy_on_code(d=8, n=256, trials=40))
+    lossy = E.lossy_on_code(d=8, n=256, trials=40)
+    fig2 = kv.viz.plot_flattening(rows, lossy)
     assert len(fig2.axes) == 2
+    # the ceiling curve is data from the experiment, drawn as given
+    ceiling = [ln for ln in fig2.axes[1].lines if ln.get_label().startswith("INDEX")][0]
+    np.testing.assert_array_equal(ceiling.get_ydata(), lossy["ceiling_curve"]["success"])
+    # ax= / axes=: draw into the reader's own grid and return its figure
+    own, axes = matplotlib.pyplot.subplots(1, 4)
+    assert kv.viz.plot_sign_codes(t, ax=axes[0]) is own
+    assert kv.viz.plot_flattening(rows, lossy, axes=axes[1:3]) is own
+    assert kv.viz.plot_flattening(rows, axes=axes[3]) is own
+    curve = E.budget_curve(8, 2 ** 8, 13.1, trials=10)
+    assert kv.viz.plot_query_norm_budget(curve, ax=axes[3]) is own
+    with pytest.raises(ValueError, match="2 Axes"):
+        kv.viz.plot_flattening(rows, lossy, axes=axes[:1])
     matplotlib.pyplot.close("all")
 
 

@@ -3,17 +3,13 @@
 import copy
 import math
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-import kvtheory as kv  # noqa: E402
-from kvtheory.algorithms import ClusterCentres, SubGen, SubGenEntrywise  # noqa: E402
-from kvtheory.algorithms.subgen import RNG_STATE_WORDS  # noqa: E402
-from kvtheory.experiments import subgen as E  # noqa: E402
+import kvtheory as kv
+from kvtheory.algorithms import ClusterCentres, SubGen, SubGenEntrywise
+from kvtheory.algorithms.subgen import RNG_STATE_WORDS
+from kvtheory.experiments import subgen as E
 
 
 def _feed(alg, K, V):
@@ -260,7 +256,38 @@ def test_experiment_bad_inputs():
     with pytest.raises(ValueError, match="s"):
         E.predicted_index_success(10, 0)
     with pytest.raises(ValueError, match="d"):
-        kv.viz.plot_subgen_overview(d=50)
+        E.subgen_overview(d=50)
+    with pytest.raises(ValueError, match="zero_share"):
+        E.predicted_index_success(10, 2, zero_share=1.5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_huge_tokens_in_low_precision_raise_clearly_and_keep_the_state(dtype):
+    big = float(np.finfo(dtype).max)
+    alg = SubGen(delta=0.5, t=2, s=4, seed=0, dtype=dtype)
+    alg.append(np.ones(2), np.ones(2))
+    before = (alg.n_seen, alg.n_clusters, alg.value_mass, alg.memory_bits())
+    for k, v, what in [(np.array([10 * big, 0.0]), np.ones(2), "key entry"),
+                       (np.ones(2), np.array([10 * big, 0.0]), "value entry"),
+                       (np.ones(2), np.array([0.8 * big, 0.8 * big]), "squared value norm")]:
+        with pytest.raises(ValueError, match=what):
+            alg.append(k, v)
+        assert (alg.n_seen, alg.n_clusters, alg.value_mass, alg.memory_bits()) == before
+    assert np.all(np.isfinite(alg.attend(np.ones(2))))
+    # float64 takes the same tokens and stays finite (no silent NaN anywhere)
+    alg64 = SubGen(delta=0.5, t=2, s=4, seed=0)
+    alg64.append(np.array([1e39, 0.0]), np.array([1e19, 1e19]))
+    assert np.all(np.isfinite(alg64.attend(np.array([1e-39, 0.0]))))
+
+
+def test_slot_keys_are_public_and_read_only():
+    alg = SubGen(delta=0.1, t=1, s=5, seed=0)
+    K5 = np.arange(3.0)[:, None]
+    _feed(alg, K5, np.ones((3, 1)))
+    sk = alg.slot_keys
+    assert sk.shape == (5, 1) and set(sk[:, 0].tolist()) <= {0.0, 1.0, 2.0}
+    with pytest.raises(ValueError):
+        sk[0, 0] = 9.0
 
 
 # ---------------------------------------------------------------- variants
@@ -304,6 +331,10 @@ def test_cluster_table_under_bound_and_index_runs():
     res = E.index_instance_runs(configs=((0.5, 1, 4),), n=60, d=32, trials=60)
     assert res[0]["n_clusters"] == 60            # sign keys in d = 32 never repeat
     assert res[0]["words_per_nd"] > 1.0          # the centres alone are n d words
+    r = res[0]
+    assert 0.0 <= r["zero_share"] <= 1.0
+    hit = 2 * (r["predicted"] - 0.5)             # predicted = 1/2 + hit/2 at z0 = 1/2
+    assert r["predicted_given_zeros"] == pytest.approx(hit + (1 - hit) * r["zero_share"])
 
 
 def test_memory_vs_n_crossover():
@@ -312,13 +343,46 @@ def test_memory_vs_n_crossover():
     assert rec["subgen_bits"][-1] < rec["exact_bits"][-1]
 
 
+# ------------------------------------------------------------------- figures
+def test_plots_only_plot_and_take_axes():
+    import matplotlib.pyplot as plt
+
+    cur = E.cluster_count_curves(ds=(2, 3), delta=0.5, n=500, points=5)
+    slots = E.error_vs_slots(slots=(4, 16), n=300, d=4, t=8, n_queries=3, seeds=(0,))
+    tres = E.normaliser_error_vs_t(ts=(1, 4), n=300, d=4, n_queries=3, seeds=(0,))
+    mem = E.memory_vs_n(n=500, d=4, t=4, s=8, n_centres=3, points=6)
+    runs = E.index_instance_runs(configs=((0.5, 1, 8), (2.5, 4, 8)), n=40, d=32, trials=40)
+    sign = E.sign_key_clusters(ds=(4, 8), n=100)
+    over = E.subgen_overview(d=2, n=300, seed=0)
+    fig, axes = plt.subplots(2, 5)
+    calls = [(kv.viz.plot_cluster_counts, (cur,), {"axes": axes[:, 0]}),
+             (kv.viz.plot_error_rates, (slots, tres), {"axes": axes[:, 1]}),
+             (kv.viz.plot_index_instance, (runs, sign), {"axes": axes[:, 2]}),
+             (kv.viz.plot_subgen_overview, (over,), {"axes": axes[:, 3]})]
+    for f, args, kw in calls:
+        assert f(*args, **kw) is fig
+        assert f(*args).axes[0] is not axes[0, 0]          # default: a new figure
+    assert kv.viz.plot_memory_vs_n(mem, ax=axes[0, 4]) is fig
+    with pytest.raises(ValueError, match="2 Axes"):
+        kv.viz.plot_cluster_counts(cur, axes=[axes[0, 0]])
+    with pytest.raises(TypeError, match="ax"):
+        kv.viz.plot_memory_vs_n(mem, ax="left")
+    # the log axis of the hard-instance panel has several labelled ticks
+    f2 = kv.viz.plot_index_instance(runs, sign)
+    f2.canvas.draw()
+    labels = [t.get_text() for t in f2.axes[0].get_xticklabels() if t.get_text()]
+    assert len(labels) >= 2
+    plt.close("all")
+
+
 # ------------------------------------------------------------------- widget
 def test_subgen_widget_redraws():
     w = kv.widgets.subgen_widget()
     controls = {c.description: c for c in w.children[:-1]}
     controls["n"].value = 500
     controls["d"].value = 2
-    controls["δ"].value = 1.0
+    assert set(controls) == {"d", "Δ", "h", "ℓ", "n"}    # Chapter 5's symbols
+    controls["Δ"].value = 1.0
     fig = w.result
     ax = fig.axes[0]
     x, y = np.asarray(ax.lines[0].get_xdata()), np.asarray(ax.lines[0].get_ydata())

@@ -2,15 +2,11 @@
 
 import functools
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-import kvtheory as kv  # noqa: E402
-from kvtheory.algorithms import (  # noqa: E402
+import kvtheory as kv
+from kvtheory.algorithms import (
     SinkWindow,
     SlidingWindow,
     UnmaskedWindow,
@@ -18,13 +14,12 @@ from kvtheory.algorithms import (  # noqa: E402
     sliding_window_attention,
     unmasked_window_attention,
 )
-from kvtheory.instances.window import window_bound_bits, window_index  # noqa: E402
+from kvtheory.instances import benign
+from kvtheory.instances.window import window_bound_bits, window_index
 
 
 def _stream(n=120, d=5, seed=0, scale=1.0):
-    rng = np.random.default_rng(seed)
-    Q, K, V = rng.normal(size=(3, n, d))
-    return scale * Q, K, V
+    return benign.gaussian(n, d, seed=seed, q_scale=scale)
 
 
 def _loop_unmasked(Q, K, V, W):
@@ -51,7 +46,7 @@ def test_algorithms_match_brute_force(W):
                          - unmasked_window_attention(Q, K, V, W))) < 1e-12
 
 
-def test_unmasked_reference_matches_the_formula_of_definition_7_3():
+def test_unmasked_reference_matches_the_formula_of_the_definition():
     Q, K, V = _stream(n=60, d=3, seed=4)
     for W in (1, 5, 60, 100):
         np.testing.assert_allclose(unmasked_window_attention(Q, K, V, W),
@@ -71,8 +66,17 @@ def test_unmasked_window_is_stable_at_huge_scores():
     Z = kv.run_stream(UnmaskedWindow(10), Q, K, V)
     assert np.all(np.isfinite(Z))
     assert np.max(np.abs(Z - unmasked_window_attention(Q, K, V, 10))) < 1e-9
-    Zneg = kv.run_stream(UnmaskedWindow(10), -np.abs(Q), np.abs(K), V)   # all scores << 0
+    Qn, Kp = -10 * np.abs(Q), np.abs(K)               # every score far below -745
+    assert np.max(Qn @ Kp.T) < -745
+    Zneg = kv.run_stream(UnmaskedWindow(10), Qn, Kp, V)
     assert np.all(np.isfinite(Zneg))
+    # not only finite: equal to the brute-force reference, before (i <= W: softmax of the
+    # window, no underflow to 0/0) and after the first token leaves (weight 1 outside)
+    ref = unmasked_window_attention(Qn, Kp, V, 10)
+    assert np.all(np.isfinite(ref))
+    np.testing.assert_allclose(Zneg, ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(Zneg[:10], kv.causal_attention(Qn[:10], Kp[:10], V[:10]),
+                               rtol=1e-12, atol=1e-12)
 
 
 def test_unmasked_window_state_is_sum_and_count_of_departed_values():
@@ -173,7 +177,9 @@ def test_window_index_and_bound_reject_bad_input():
 def test_window_certificates_both_ways():
     for f in (kv.bounds.unmasked_window_update, kv.bounds.window_index_conditions):
         assert f().holds and not f(wrong=True).holds
-    assert kv.bounds.unmasked_window_update(W=2, i=4).holds
+    # symbolic sizes: both the step i < W (nothing leaves) and i >= W are covered
+    cert = kv.bounds.unmasked_window_update()
+    assert cert.scope == "general" and "i < W" in cert.how and "i >= W" in cert.how
 
 
 def test_experiments_records():
@@ -197,3 +203,21 @@ def test_window_widget_redraws():
     x, y = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
     assert x[-1] == 100
     assert y[-1] == (2 * 4 * 10 + 4) * 64 + 2 * 64
+
+
+def test_window_plots_take_records_and_axes():
+    import matplotlib.pyplot as plt
+
+    ex = kv.experiments.window
+    mem = ex.window_memory(120, 16, 4, every=20)
+    fig, ax = plt.subplots()
+    assert kv.viz.plot_window_memory(mem, W=16, ax=ax) is fig
+    rows = ex.window_index_sweep(W=16, d=8, kept=(1, 16), trials=20, seed=0)
+    assert [r["f"] for r in rows] == [0.0, 1.0]
+    assert rows[-1]["ceiling_at_f"] == 1.0 and rows[0]["ceiling_at_f"] == 0.5
+    f2, axes = plt.subplots(1, 2)
+    assert kv.viz.plot_window_index(rows, ex.index_ceiling_curve(rows[0]["info_bits"]),
+                                    axes=axes) is f2
+    ratio = ex.memory_to_bound_ratio(128, 64)
+    assert ratio["ratio"] == pytest.approx(2 * 64 / ratio["bound_constant"])
+    plt.close("all")

@@ -4,8 +4,20 @@ Every class here subclasses :class:`kvtheory.StreamingAttention` and counts
 its memory honestly in ``memory_bits()``.
 """
 
+from .balance import BalanceKV
 from .estimators import ImportanceSamplingEstimator, UniformSamplingEstimator
-from .eviction import HeavyHitterEviction, KeyNormEviction, TOVAEviction
+from .eviction import (
+    HeavyHitterEviction,
+    HighNormEviction,
+    KeyDiffEviction,
+    KeyNormEviction,
+    KnormEviction,
+    ObservedAttentionEviction,
+    RandomEviction,
+    ScoreEviction,
+    SnapKVEviction,
+    TOVAEviction,
+)
 from .kivi import KIVICache
 from .lowrank import LowRankCache
 from .qjl import QJLCache
@@ -26,7 +38,9 @@ from .window import (
 __all__ = ["SubGen", "ClusterCentres", "SubGenEntrywise", "SlidingWindow",
            "SinkWindow", "UnmaskedWindow", "sliding_window_attention",
            "sink_window_attention", "unmasked_window_attention",
-           "KeyNormEviction", "HeavyHitterEviction", "TOVAEviction",
+           "ScoreEviction", "KnormEviction", "HighNormEviction", "RandomEviction",
+           "KeyDiffEviction", "TOVAEviction", "ObservedAttentionEviction", "SnapKVEviction",
+           "KeyNormEviction", "HeavyHitterEviction",
            "ReservoirSampling", "QuantizedCache", "SignBitCache", "JLSketchCache",
            "KIVICache", "QJLCache", "RotatedQuantizedCache", "UniformSamplingEstimator",
-           "ImportanceSamplingEstimator", "LowRankCache"]
+           "ImportanceSamplingEstimator", "LowRankCache", "BalanceKV"]

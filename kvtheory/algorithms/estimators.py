@@ -3,13 +3,13 @@ r"""Sampling estimators of attention with unbiased numerator and denominator.
 Attention is a ratio of two sums over the tokens,
 
 .. math::
-    \mathrm{Attn}(q,K,V)=\frac{N(q)}{D(q)},\qquad
-    N(q)=\sum_t e^{\langle q,k_t\rangle}v_t,\qquad D(q)=\sum_t e^{\langle q,k_t\rangle}.
+    \mathrm{Attn}(q,K,V)=\frac{U(q)}{Z(q)},\qquad
+    U(q)=\sum_t e^{\langle q,k_t\rangle}v_t,\qquad Z(q)=\sum_t e^{\langle q,k_t\rangle}.
 
 A sample of tokens chosen *before* the query is known gives unbiased
-estimates :math:`\hat N`, :math:`\hat D` of both sums (Horvitz-Thompson
+estimates :math:`\hat U`, :math:`\hat Z` of both sums (Horvitz-Thompson
 weights: divide each sampled term by its probability of being sampled), and
-the answer is :math:`\hat N/\hat D`. The ratio is not unbiased, but it is
+the answer is :math:`\hat U/\hat Z`. The ratio is not unbiased, but it is
 consistent, and the error of each sum is controlled by the variance of the
 sampled terms.
 
@@ -20,7 +20,7 @@ sampled terms.
   replacement, token :math:`t` drawn with probability proportional to an
   importance weight :math:`\omega_t=e^{r\|k_t\|}(1+\|v_t\|)`, an upper bound
   (up to the factor :math:`1+\|v_t\|`) on token :math:`t`'s contribution to
-  :math:`N` and :math:`D` for any query of norm at most :math:`r`: the
+  :math:`U` and :math:`Z` for any query of norm at most :math:`r`: the
   norm-proportional sampling of Drineas, Kannan and Mahoney (2006) for
   approximate matrix products, made streaming with one weighted reservoir
   per draw.
@@ -32,33 +32,27 @@ import math
 
 import numpy as np
 
-from .._validate import as_real_array, check_int, check_real, check_rng
+from .._validate import check_int, check_real, check_rng
 from ..attention import softmax
-from ..memory import WORD_BITS, MemoryLedger, float_bits
+from ..memory import MemoryLedger
 from ..stream import StreamingAttention
 from .sampling import RNG_STATE_BITS, ReservoirSampling
 
 __all__ = ["UniformSamplingEstimator", "ImportanceSamplingEstimator"]
 
 
-def _check_q(alg: StreamingAttention, q) -> np.ndarray:
-    if alg.n_seen == 0:
-        raise ValueError("estimates() needs at least one appended token")
-    return as_real_array(q, "q", shape=(alg.d,))
-
-
 class UniformSamplingEstimator(ReservoirSampling):
-    r"""Uniform sampling of ``s`` tokens; unbiased :math:`\hat N`, :math:`\hat D`.
+    r"""Uniform sampling of ``s`` tokens; unbiased :math:`\hat U`, :math:`\hat Z`.
 
     The sample is Vitter's reservoir (:class:`~kvtheory.algorithms.ReservoirSampling`,
     whose ledger and storage this class inherits unchanged). Each token is in
     the sample with probability :math:`\pi=\min(1,s/n)`, so
 
     .. math::
-        \hat N=\frac1\pi\sum_{t\in S}e^{\langle q,k_t\rangle}v_t,\qquad
-        \hat D=\frac1\pi\sum_{t\in S}e^{\langle q,k_t\rangle}
+        \hat U=\frac1\pi\sum_{t\in\mathcal S}e^{\langle q,k_t\rangle}v_t,\qquad
+        \hat Z=\frac1\pi\sum_{t\in\mathcal S}e^{\langle q,k_t\rangle}
 
-    are unbiased, and the answer :math:`\hat N/\hat D` is attention over the
+    are unbiased, and the answer :math:`\hat U/\hat Z` is attention over the
     sample (the factor :math:`1/\pi` cancels).
 
     Parameters
@@ -105,13 +99,13 @@ class UniformSamplingEstimator(ReservoirSampling):
         self.name = f"uniform sampling, s={self.s}"
 
     def estimates(self, q) -> tuple[np.ndarray, float]:
-        r"""The unbiased estimates :math:`(\hat N(q),\hat D(q))`.
+        r"""The unbiased estimates :math:`(\hat U(q),\hat Z(q))`.
 
         Computed as :math:`e^{c}` times a stable sum with
-        :math:`c=\max_{t\in S}\langle q,k_t\rangle`; may overflow for huge
+        :math:`c=\max_{t\in\mathcal S}\langle q,k_t\rangle`; may overflow for huge
         scores, where only the ratio (:meth:`attend`) is representable.
         """
-        q = _check_q(self, q)
+        q = self._check_query(q, "estimates()")
         m = self._held()
         K = self._K[:m].astype(np.float64, copy=False)
         V = self._V[:m].astype(np.float64, copy=False)
@@ -123,7 +117,7 @@ class UniformSamplingEstimator(ReservoirSampling):
 
 
 class ImportanceSamplingEstimator(StreamingAttention):
-    r"""``s`` importance-weighted draws with replacement; unbiased :math:`\hat N`, :math:`\hat D`.
+    r"""``s`` importance-weighted draws with replacement; unbiased :math:`\hat U`, :math:`\hat Z`.
 
     Token :math:`t` has weight :math:`\omega_t=e^{r\|k_t\|}(1+\|v_t\|)`. Each
     of the ``s`` slots is an independent weighted reservoir of size one: with
@@ -133,10 +127,10 @@ class ImportanceSamplingEstimator(StreamingAttention):
     The estimates
 
     .. math::
-        \hat N=\frac1s\sum_{j=1}^s\frac{e^{\langle q,k_{t_j}\rangle}v_{t_j}}{p_{t_j}},\qquad
-        \hat D=\frac1s\sum_{j=1}^s\frac{e^{\langle q,k_{t_j}\rangle}}{p_{t_j}}
+        \hat U=\frac1s\sum_{j=1}^s\frac{e^{\langle q,k_{t_j}\rangle}v_{t_j}}{p_{t_j}},\qquad
+        \hat Z=\frac1s\sum_{j=1}^s\frac{e^{\langle q,k_{t_j}\rangle}}{p_{t_j}}
 
-    are unbiased, and the answer :math:`\hat N/\hat D` is a softmax over the
+    are unbiased, and the answer :math:`\hat U/\hat Z` is a softmax over the
     slots of the scores :math:`\langle q,k_{t_j}\rangle-\ln\omega_{t_j}`.
     Everything is kept in the log domain, so :math:`r\|k\|` may be large.
 
@@ -194,8 +188,7 @@ class ImportanceSamplingEstimator(StreamingAttention):
         self.s = check_int(s, "s", lo=1)
         self.r = check_real(r, "r", lo=0)
         self._rng = check_rng(seed)
-        self.bits_per_number = float_bits(dtype)
-        self.dtype = np.dtype(dtype)
+        self._set_dtype(dtype)
         self.name = f"importance sampling, s={self.s}"
         self._K = self._V = None
         self._logw = np.full(self.s, -np.inf)
@@ -212,9 +205,38 @@ class ImportanceSamplingEstimator(StreamingAttention):
         self._V[take] = v
         self._logw[take] = logw
 
+    def _extend(self, K, V):
+        # The loop's arithmetic and draws, in blocks: the row norms as the loop's dot
+        # products, the running total by a sequential logaddexp.accumulate, math.exp /
+        # math.log1p per token as in the loop, and random((rows, s)) in row order (the
+        # generator's stream is that of one random(s) per token). A slot ends with the
+        # last token that took it.
+        if self._K is None:
+            self._K = np.empty((self.s, self.d), dtype=self.dtype)
+            self._V = np.empty((self.s, self.d_v), dtype=self.dtype)
+        L = K.shape[0]
+        nk = np.sqrt(np.fromiter((k @ k for k in K), np.float64, L))
+        nv = np.fromiter((v @ v for v in V), np.float64, L)
+        logw = self.r * nk + np.fromiter(map(math.log1p, np.sqrt(nv).tolist()), np.float64, L)
+        logW = np.logaddexp.accumulate(np.concatenate([[self._logW], logw]))[1:]
+        p = np.fromiter(map(math.exp, (logw - logW).tolist()), np.float64, L)
+        chunk = max(1, (1 << 20) // self.s)
+        for a in range(0, L, chunk):
+            b = min(L, a + chunk)
+            take = self._rng.random((b - a, self.s)) < p[a:b, None]
+            hit = take.any(axis=0)
+            last = a + (b - a - 1) - np.argmax(take[::-1], axis=0)
+            slots = np.flatnonzero(hit)
+            rows = last[hit]
+            self._K[slots] = K[rows]
+            self._V[slots] = V[rows]
+            self._logw[slots] = logw[rows]
+        self._logW = float(logW[-1])
+        self.n_seen += L
+
     def estimates(self, q) -> tuple[np.ndarray, float]:
-        r"""The unbiased estimates :math:`(\hat N(q),\hat D(q))` (may overflow for huge scores)."""
-        q = _check_q(self, q)
+        r"""The unbiased estimates :math:`(\hat U(q),\hat Z(q))` (may overflow for huge scores)."""
+        q = self._check_query(q, "estimates()")
         a = self._K.astype(np.float64) @ q - self._logw + self._logW    # log(e^s / p)
         c = float(a.max())
         e = np.exp(a - c) / self.s
@@ -231,6 +253,6 @@ class ImportanceSamplingEstimator(StreamingAttention):
         led.add("sampled values", filled * (self.d_v or 0), self.bits_per_number)
         led.add("log-weights of the slots", filled, 64)
         led.add("running log total weight", 1, 64)
-        led.add("token counter", 1, WORD_BITS)
+        self._add_token_counter(led)
         led.add("generator state (PCG64)", 1, RNG_STATE_BITS)
         return led

@@ -20,9 +20,9 @@ import numpy as np
 
 from .._validate import check_int
 from ..attention import attention
-from ..memory import WORD_BITS, MemoryLedger, float_bits
+from ..memory import MemoryLedger, float_bits
 from ..stream import StreamingAttention
-from .quantization import quantize_minmax
+from .quantization import _quantize_rows, quantize_minmax
 
 __all__ = ["KIVICache"]
 
@@ -149,6 +149,35 @@ class KIVICache(StreamingAttention):
             self._Vq.append(Vd)
             self._deq = None
 
+    def _extend(self, K, V):
+        # The loop flushes the oldest `group` tail tokens whenever the tail reaches
+        # residual + group; so after the block the first f * group of (tail + block)
+        # are quantized in f groups, f = (t0 + L - residual) // group (0 if the tail
+        # never reaches residual + group), with the loop's arithmetic (vectorised).
+        d, d_v, G, R = self.d, self.d_v, self.group, self.residual
+        tK = K.astype(self.tail_dtype).astype(np.float64)
+        tV = V.astype(self.tail_dtype).astype(np.float64)
+        total = len(self._tailK) + K.shape[0]
+        f = (total - R) // G if total >= R + G else 0
+        if f == 0:
+            self._tailK.extend(tK)
+            self._tailV.extend(tV)
+            self.n_seen += K.shape[0]
+            return
+        allK = np.concatenate([np.array(self._tailK).reshape(-1, d), tK])
+        allV = np.concatenate([np.array(self._tailV).reshape(-1, d_v), tV])
+        Kg = allK[: f * G].reshape(f, G, d).transpose(0, 2, 1).reshape(f * d, G)
+        c, z, sc = _quantize_rows(Kg, self.bits, self.meta_dtype)   # per group and channel
+        Kd = (z[:, None] + c * sc[:, None]).reshape(f, d, G).transpose(0, 2, 1)
+        c, z, sc = _quantize_rows(allV[: f * G], self.bits, self.meta_dtype)   # per token
+        Vd = (z[:, None] + c * sc[:, None]).reshape(f, G, d_v)
+        self._Kq.extend(np.ascontiguousarray(Kd))
+        self._Vq.extend(Vd)
+        self._tailK = list(allK[f * G:])
+        self._tailV = list(allV[f * G:])
+        self._deq = None
+        self.n_seen += K.shape[0]
+
     def dequantized(self) -> tuple[np.ndarray, np.ndarray]:
         """The reconstructed keys and values of all tokens, in arrival order."""
         if self._deq is None:
@@ -174,5 +203,4 @@ class KIVICache(StreamingAttention):
         led.add("key zero-points and scales", 2 * g * d, self.meta_bits)
         led.add("value zero-points and scales", 2 * g * G, self.meta_bits)
         led.add("full-precision tail", m * (d + d_v), self.tail_bits)
-        led.add("token counter", 1, WORD_BITS)
-        return led
+        return self._add_token_counter(led)

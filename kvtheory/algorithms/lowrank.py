@@ -20,8 +20,8 @@ import numpy as np
 
 from .._validate import as_real_array, check_int
 from ..attention import attention
-from ..memory import WORD_BITS, MemoryLedger, float_bits
-from ..stream import StreamingAttention
+from ..memory import MemoryLedger
+from ..stream import StreamingAttention, _grow_rows
 
 __all__ = ["LowRankCache", "pca_basis"]
 
@@ -119,14 +119,13 @@ class LowRankCache(StreamingAttention):
         super().__init__()
         self.rank = check_int(rank, "rank", lo=1)
         self.prefix = check_int(prefix, "prefix", lo=1)
-        self.bits_per_number = float_bits(dtype)
-        self.dtype = np.dtype(dtype)
+        self._set_dtype(dtype)
         self.name = f"low-rank r={self.rank}"
         self._bufK: list[np.ndarray] = []
         self._bufV: list[np.ndarray] = []
         self._basis = None          # (mean_k, B_k, mean_v, B_v) at dtype, as float64
-        self._CK: list[np.ndarray] = []
-        self._CV: list[np.ndarray] = []
+        self._CK = self._CV = None  # coefficients: growing buffers, first _nc rows in use
+        self._nc = 0
 
     def _store(self, x):
         return np.asarray(x, dtype=np.float64).astype(self.dtype).astype(np.float64)
@@ -146,20 +145,40 @@ class LowRankCache(StreamingAttention):
                 mv, Bv = pca_basis(Vb, self.rank)
                 self._basis = tuple(self._store(a) for a in (mk, Bk, mv, Bv))
                 mk, Bk, mv, Bv = self._basis
-                self._CK = list(self._store((Kb - mk) @ Bk))
-                self._CV = list(self._store((Vb - mv) @ Bv))
+                self._put_coefficients(self._store((Kb - mk) @ Bk), self._store((Vb - mv) @ Bv))
                 self._bufK, self._bufV = [], []
             return
         mk, Bk, mv, Bv = self._basis
-        self._CK.append(self._store((k - mk) @ Bk))
-        self._CV.append(self._store((v - mv) @ Bv))
+        self._put_coefficients(self._store((k - mk) @ Bk)[None, :],
+                               self._store((v - mv) @ Bv)[None, :])
+
+    def _put_coefficients(self, CK, CV) -> None:
+        n, m = self._nc, CK.shape[0]
+        self._CK, self._CV = _grow_rows((self._CK, self._CV), n + m,
+                                        (CK.shape[1], CV.shape[1]), np.float64)
+        self._CK[n:n + m] = CK
+        self._CV[n:n + m] = CV
+        self._nc = n + m
+
+    def _extend(self, K, V):
+        # the prefix (at most `prefix` tokens) through the loop, which learns the basis;
+        # the rest as one product per block (equal to the rows up to the last bit)
+        head = 0 if self._basis is not None else min(K.shape[0], self.prefix - len(self._bufK))
+        if head:
+            super()._extend(K[:head], V[:head])
+        if head < K.shape[0]:
+            mk, Bk, mv, Bv = self._basis
+            self._put_coefficients(self._store((K[head:] - mk) @ Bk),
+                                   self._store((V[head:] - mv) @ Bv))
+            self.n_seen += K.shape[0] - head
 
     def reconstructed(self) -> tuple[np.ndarray, np.ndarray]:
         """The keys and values the cache can reproduce, in arrival order."""
         if self._basis is None:
             return np.array(self._bufK), np.array(self._bufV)
         mk, Bk, mv, Bv = self._basis
-        return mk + np.array(self._CK) @ Bk.T, mv + np.array(self._CV) @ Bv.T
+        m = self._nc
+        return mk + self._CK[:m] @ Bk.T, mv + self._CV[:m] @ Bv.T
 
     def _attend(self, q):
         K, V = self.reconstructed()
@@ -176,5 +195,4 @@ class LowRankCache(StreamingAttention):
             led.add("bases", d * rk + d_v * rv, b)
             led.add("means", d + d_v, b)
             led.add("coefficients", n * (rk + rv), b)
-        led.add("token counter", 1, WORD_BITS)
-        return led
+        return self._add_token_counter(led)

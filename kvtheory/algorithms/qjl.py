@@ -24,8 +24,8 @@ import numpy as np
 from .._validate import as_real_array, check_int, check_rng
 from ..attention import softmax
 from ..memory import WORD_BITS, MemoryLedger, float_bits
-from ..stream import StreamingAttention
-from .quantization import quantize_minmax
+from ..stream import StreamingAttention, _grow_rows
+from .quantization import _quantize_rows, quantize_minmax
 
 __all__ = ["QJLCache"]
 
@@ -107,9 +107,8 @@ class QJLCache(StreamingAttention):
         vb = "fp" if self.value_bits is None else f"{self.value_bits}-bit"
         self.name = f"QJL m={self.m}, {vb} values"
         self._S = None
-        self._signs: list[np.ndarray] = []
-        self._norms: list[float] = []
-        self._V: list[np.ndarray] = []
+        # growing buffers (capacity doubling); the first n_seen rows are the tokens
+        self._signs = self._norms = self._V = None
 
     def projection(self) -> np.ndarray:
         """The Gaussian matrix :math:`S`, shape ``(m, d)``, regenerated from the seed."""
@@ -119,15 +118,37 @@ class QJLCache(StreamingAttention):
             self._S = np.random.default_rng(self._seed).standard_normal((self.m, self.d))
         return self._S
 
+    def _grow(self, rows: int) -> None:
+        self._signs, self._norms, self._V = _grow_rows(
+            (self._signs, self._norms, self._V), rows, (self.m, 1, self.d_v), np.float64)
+
     def _append(self, k, v):
         S = self.projection()
-        self._signs.append(np.where(S @ k >= 0, 1.0, -1.0))
-        self._norms.append(float(self.meta_dtype.type(np.linalg.norm(k))))
+        n = self.n_seen
+        self._grow(n + 1)
+        self._signs[n] = np.where(S @ k >= 0, 1.0, -1.0)
+        self._norms[n, 0] = float(self.meta_dtype.type(np.linalg.norm(k)))
         if self.value_bits is None:
-            self._V.append(v.astype(self.meta_dtype).astype(np.float64))
+            self._V[n] = v.astype(self.meta_dtype).astype(np.float64)
         else:
             c, z, s = quantize_minmax(v, self.value_bits, meta_dtype=self.meta_dtype)
-            self._V.append(z + c * s)
+            self._V[n] = z + c * s
+
+    def _extend(self, K, V):
+        # one product K @ S.T per block (equal to the rows S @ k up to the last bit, so a
+        # sign can differ only for a projection within rounding of 0)
+        S = self.projection()
+        n, L = self.n_seen, K.shape[0]
+        self._grow(n + L)
+        self._signs[n:n + L] = np.where(K @ S.T >= 0, 1.0, -1.0)
+        nk = np.sqrt(np.fromiter((k @ k for k in K), np.float64, L))
+        self._norms[n:n + L, 0] = nk.astype(self.meta_dtype).astype(np.float64)
+        if self.value_bits is None:
+            self._V[n:n + L] = V.astype(self.meta_dtype).astype(np.float64)
+        else:
+            c, z, s = _quantize_rows(V, self.value_bits, self.meta_dtype)
+            self._V[n:n + L] = z[:, None] + c * s[:, None]
+        self.n_seen = n + L
 
     def score_estimates(self, q) -> np.ndarray:
         r"""The unbiased estimates :math:`\widehat{\langle q,k_t\rangle}` for every token.
@@ -141,11 +162,11 @@ class QJLCache(StreamingAttention):
             raise ValueError("score_estimates() needs at least one appended token")
         q = as_real_array(q, "q", shape=(self.d,))
         Sq = self.projection() @ q
-        return math.sqrt(math.pi / 2) / self.m * np.asarray(self._norms) * (
-            np.asarray(self._signs) @ Sq)
+        n = self.n_seen
+        return math.sqrt(math.pi / 2) / self.m * self._norms[:n, 0] * (self._signs[:n] @ Sq)
 
     def _attend(self, q):
-        return softmax(self.score_estimates(q)) @ np.asarray(self._V)
+        return softmax(self.score_estimates(q)) @ self._V[:self.n_seen]
 
     def memory_ledger(self) -> MemoryLedger:
         n = self.n_seen
@@ -159,5 +180,4 @@ class QJLCache(StreamingAttention):
             led.add("value codes", n * d_v, self.value_bits)
             led.add("value zero-points and scales", 2 * n, self.meta_bits)
         led.add("projection seed", 1, WORD_BITS)
-        led.add("token counter", 1, WORD_BITS)
-        return led
+        return self._add_token_counter(led)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._validate import check_int, check_real
 from ..attention import attention
-from ..memory import WORD_BITS, MemoryLedger, float_bits
+from ..memory import MemoryLedger, float_bits
 from ..stream import StreamingAttention
 
 __all__ = ["QuantizedCache", "SignBitCache", "quantize_minmax"]
@@ -67,6 +67,40 @@ def quantize_minmax(x, bits: int, *, meta_dtype=np.float16):
     else:
         codes = np.zeros(x.size, dtype=np.uint16)
     return codes, zero, scale
+
+
+def _quantize_rows(X: np.ndarray, bits: int, meta_dtype) -> tuple:
+    """:func:`quantize_minmax` of every row of a validated 2-D ``X`` at once.
+
+    The same arithmetic row by row (the zero-point and scale rounded to
+    ``meta_dtype``, then the codes), so the results equal the per-row calls
+    bit for bit. Returns ``codes`` (uint16, shape of ``X``), ``zero`` and
+    ``scale`` (float64, one per row).
+    """
+    meta = np.dtype(meta_dtype)
+    levels = (1 << bits) - 1
+    zero = X.min(axis=1).astype(meta).astype(np.float64)
+    scale = ((X.max(axis=1) - zero) / levels).astype(meta).astype(np.float64)
+    pos = scale > 0
+    codes = np.zeros(X.shape, dtype=np.uint16)
+    if pos.any():
+        Xp = (X[pos] - zero[pos, None]) / scale[pos, None]
+        codes[pos] = np.clip(np.rint(Xp), 0, levels).astype(np.uint16)
+    return codes, zero, scale
+
+
+def _grow_buffers(arrays: list, rows: int) -> list:
+    """The buffers with room for ``rows`` rows (at least doubled when they grow)."""
+    size = arrays[0].shape[0]
+    if rows <= size:
+        return arrays
+    new = max(2 * size, rows)
+    out = []
+    for a in arrays:
+        b = np.empty((new,) + a.shape[1:], dtype=a.dtype)
+        b[:size] = a
+        out.append(b)
+    return out
 
 
 class QuantizedCache(StreamingAttention):
@@ -137,6 +171,19 @@ class QuantizedCache(StreamingAttention):
         self._Kc[n], self._Vc[n] = kc, vc
         self._meta[n] = (kz, ks, vz, vs)
 
+    def _extend(self, K, V):
+        n, L = self.n_seen, K.shape[0]
+        if self._Kc is None:
+            self._Kc = np.empty((16, self.d), dtype=np.uint16)
+            self._Vc = np.empty((16, self.d_v), dtype=np.uint16)
+            self._meta = np.empty((16, 4))
+        self._Kc, self._Vc, self._meta = _grow_buffers([self._Kc, self._Vc, self._meta], n + L)
+        kc, kz, ks = _quantize_rows(K, self.bits, self.meta_dtype)
+        vc, vz, vs = _quantize_rows(V, self.bits, self.meta_dtype)
+        self._Kc[n:n + L], self._Vc[n:n + L] = kc, vc
+        self._meta[n:n + L] = np.column_stack([kz, ks, vz, vs])
+        self.n_seen = n + L
+
     def dequantized(self) -> tuple[np.ndarray, np.ndarray]:
         """The reconstructed keys and values, shapes ``(n, d)`` and ``(n, d_v)``."""
         n = self.n_seen
@@ -155,8 +202,7 @@ class QuantizedCache(StreamingAttention):
         led.add("key codes", n * (self.d or 0), self.bits)
         led.add("value codes", n * (self.d_v or 0), self.bits)
         led.add("zero-points and scales", 4 * n, self.meta_bits)
-        led.add("token counter", 1, WORD_BITS)
-        return led
+        return self._add_token_counter(led)
 
 
 class SignBitCache(StreamingAttention):
@@ -237,6 +283,25 @@ class SignBitCache(StreamingAttention):
         # running mean of |k_l| over the n*d entries seen so far
         self._abs_mean += (float(np.mean(np.abs(k))) - self._abs_mean) / (n + 1)
 
+    def _extend(self, K, V):
+        n0, L = self.n_seen, K.shape[0]
+        m = L if self.capacity is None else max(0, min(L, self.capacity - n0))
+        if m:
+            K, V = K[:m], V[:m]
+            if self._Ks is None:
+                self._Ks = np.empty((16, self.d), dtype=bool)
+                self._Vb = np.empty((16, self.d_v), dtype=bool)
+            self._Ks, self._Vb = _grow_buffers([self._Ks, self._Vb], n0 + m)
+            self._Ks[n0:n0 + m] = K >= 0
+            self._Vb[n0:n0 + m] = V > (self.levels[0] + self.levels[1]) / 2
+            # the loop's running mean, update by update (a short scalar recurrence over
+            # the row means; the means themselves are vectorised)
+            a = self._abs_mean
+            for i, mu in enumerate(np.abs(K).mean(axis=1).tolist()):
+                a += (mu - a) / (n0 + i + 1)
+            self._abs_mean = a
+        self.n_seen = n0 + L
+
     def dequantized(self) -> tuple[np.ndarray, np.ndarray]:
         """The reconstructed keys and values of the tokens held."""
         m = self._held()
@@ -255,5 +320,4 @@ class SignBitCache(StreamingAttention):
         led.add("value bits", m * (self.d_v or 0), 1)
         led.add("key magnitude", 1, 64)
         led.add("value levels", 2, 64)
-        led.add("token counter", 1, WORD_BITS)
-        return led
+        return self._add_token_counter(led)

@@ -124,6 +124,11 @@ class RotatedQuantizedCache(QuantizedCache):
         Rk, Rv = self.rotations()
         super()._append(Rk @ k, Rv @ v)
 
+    def _extend(self, K, V):
+        # one matrix product per block (equal to the rows R @ k up to the last bit)
+        Rk, Rv = self.rotations()
+        super()._extend(K @ Rk.T, V @ Rv.T)
+
     def _attend(self, q):
         Rk, Rv = self.rotations()
         K, V = self.dequantized()              # rotated coordinates

@@ -89,6 +89,21 @@ class ReservoirSampling(KeptTokensCache):
         self._store(slot, k, v)
         self._idx[slot] = t
 
+    def _extend(self, K, V):
+        # The same draws as the loop: one integers(0, t + 1) per token t >= s, drawn in
+        # one call with the array of bounds (the generator's stream is the same).
+        n0, L = self.n_seen, K.shape[0]
+        t = np.arange(n0, n0 + L)
+        slots = t.copy()
+        late = t >= self.s
+        if late.any():
+            j = self._rng.integers(0, t[late] + 1)
+            slots[late] = np.where(j < self.s, j, -1)
+        keep = slots >= 0
+        used, rows = self._store_many(slots[keep], K[keep], V[keep])
+        self._idx[used] = t[keep][rows]
+        self.n_seen = n0 + L
+
     def _held(self) -> int:
         return min(self.n_seen, self.s)
 

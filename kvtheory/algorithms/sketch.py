@@ -16,8 +16,8 @@ import numpy as np
 
 from .._validate import check_choice, check_int, check_rng
 from ..attention import attention
-from ..memory import WORD_BITS, MemoryLedger, float_bits
-from ..stream import StreamingAttention
+from ..memory import WORD_BITS, MemoryLedger
+from ..stream import StreamingAttention, _grow_rows
 
 __all__ = ["JLSketchCache"]
 
@@ -85,8 +85,7 @@ class JLSketchCache(StreamingAttention):
         self.matrix = check_choice(matrix, "matrix", {"seed", "stored"})
         rng = check_rng(seed)
         self._seed = int(rng.integers(0, 2**63 - 1))     # the one stored word
-        self.bits_per_number = float_bits(dtype)
-        self.dtype = np.dtype(dtype)
+        self._set_dtype(dtype)
         self.name = f"JL sketch of {target}, m = {self.m}"
         self._P = None            # held only when matrix == "stored"
         self._A = self._B = None  # full half and sketched half
@@ -119,6 +118,16 @@ class JLSketchCache(StreamingAttention):
         self._A[n] = full
         self._B[n] = self.projection() @ proj
 
+    def _extend(self, K, V):
+        # one product per block (equal to the rows P @ x up to the last bit)
+        n, L = self.n_seen, K.shape[0]
+        full, proj = (K, V) if self.target == "values" else (V, K)
+        self._A, self._B = _grow_rows((self._A, self._B), n + L, (full.shape[1], self.m),
+                                      self.dtype)
+        self._A[n:n + L] = full
+        self._B[n:n + L] = proj @ self.projection().T
+        self.n_seen = n + L
+
     def _attend(self, q):
         n = self.n_seen
         P = self.projection()
@@ -145,5 +154,4 @@ class JLSketchCache(StreamingAttention):
             led.add("projection seed", 1, WORD_BITS)
         else:
             led.add("projection matrix", self.m * cols, b)
-        led.add("token counter", 1, WORD_BITS)
-        return led
+        return self._add_token_counter(led)

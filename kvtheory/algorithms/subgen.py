@@ -5,10 +5,10 @@ estimates, :math:`\hat z=\hat N/\hat Z`, where
 
 * :math:`Z=\sum_i e^{\langle q,k_i\rangle}` (the softmax normaliser) is
   estimated from an online threshold clustering of the keys with a uniform
-  reservoir of at most ``t`` keys per cluster (Algorithm 5.1 of the book);
+  reservoir of at most ``t`` keys per cluster (the normaliser algorithm of Chapter 5);
 * :math:`N=\sum_i e^{\langle q,k_i\rangle}v_i` (the numerator) is estimated
   from ``s`` independent slots, each holding one token sampled with
-  probability proportional to :math:`\|v_i\|^2` (Algorithm 5.2).
+  probability proportional to :math:`\|v_i\|^2` (Chapter 5's numerator algorithm).
 
 When the keys fall into few clusters the state has :math:`O(d(mt+s))` words,
 sublinear in the number of tokens. This module also holds two variants
@@ -25,8 +25,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import as_real_array, check_int, check_real, check_rng
-from ..memory import WORD_BITS, MemoryLedger, float_bits
+from .._validate import check_int, check_real, check_rng
+from ..memory import WORD_BITS, MemoryLedger
 from ..stream import StreamingAttention
 
 __all__ = ["SubGen", "SubGenEstimates", "ClusterCentres", "SubGenEntrywise",
@@ -121,19 +121,10 @@ class _Clusters:
         return M, per_cluster
 
 
-def _check_query(alg: StreamingAttention, q) -> np.ndarray:
-    if alg.n_seen == 0:
-        raise ValueError("an estimate needs at least one appended token")
-    q = as_real_array(q, "q", ndim=1)
-    if q.size != alg.d:
-        raise ValueError(f"q must have length {alg.d} like the keys, got {q.size}")
-    return q
-
-
 class SubGen(StreamingAttention):
     r"""SubGen: clustered reservoirs for :math:`Z`, value-norm slots for :math:`N`.
 
-    **Normaliser** (Algorithm 5.1). Each cluster :math:`j` keeps a centre
+    **Normaliser** (Chapter 5's normaliser algorithm). Each cluster :math:`j` keeps a centre
     :math:`c_j`, a count :math:`n_j` and a reservoir :math:`R_j` of at most
     ``t`` keys. A key more than ``delta`` from every centre opens a new
     cluster and becomes its centre; otherwise it joins a nearest centre. The
@@ -141,7 +132,7 @@ class SubGen(StreamingAttention):
     (reservoir sampling, Algorithm R :cite:`vitter1985random`), and
     :math:`\hat Z=\sum_j\frac{n_j}{|R_j|}\sum_{k\in R_j}e^{\langle q,k\rangle}`.
 
-    **Numerator** (Algorithm 5.2). With :math:`F=\sum_i\|v_i\|^2`, each of
+    **Numerator** (Chapter 5's numerator algorithm). With :math:`F=\sum_i\|v_i\|^2`, each of
     ``s`` independent slots replaces its token by the arriving one with
     probability :math:`\|v\|^2/F`; a slot then holds token :math:`i` with
     probability :math:`\|v_i\|^2/F` (telescoping), and
@@ -154,7 +145,7 @@ class SubGen(StreamingAttention):
     Parameters
     ----------
     delta : float
-        Clustering threshold :math:`\delta\ge0` (Euclidean distance).
+        Clustering threshold :math:`\Delta\ge0` (Euclidean distance).
     t : int
         Reservoir capacity per cluster, ``t >= 1``.
     s : int
@@ -205,6 +196,11 @@ class SubGen(StreamingAttention):
 
     Raises
     ------
+    ValueError
+        From ``append`` if a key or value entry, or the squared value norm
+        :math:`\|v\|^2`, exceeds the largest finite number of ``dtype``
+        (with ``float32``, about :math:`3.4\cdot10^{38}`): stored, it would
+        become infinite and the output NaN. The state is left unchanged.
     FloatingPointError
         From ``attend`` if the estimate exceeds the float range (a slot key
         scoring over about 745 above every reservoir key).
@@ -239,8 +235,7 @@ class SubGen(StreamingAttention):
         self.t = check_int(t, "t", lo=1)
         self.s = check_int(s, "s", lo=1)
         self._rng = check_rng(seed)
-        self.bits_per_number = float_bits(dtype)
-        self.dtype = np.dtype(dtype)
+        self._set_dtype(dtype)
         self._delta2 = self.delta * self.delta
         self._cl: _Clusters | None = None
         self._F = 0.0
@@ -281,15 +276,179 @@ class SubGen(StreamingAttention):
         r""":math:`F=\sum_i\|v_i\|^2` so far."""
         return self._F
 
+    @property
+    def slot_keys(self) -> np.ndarray:
+        r"""The key held by each of the ``s`` slots, shape ``(s, d)`` (read-only).
+
+        Rows are zero until the first token with a nonzero value arrives.
+        A slot holds token :math:`i` with probability :math:`\|v_i\|^2/F`.
+
+        Examples
+        --------
+        >>> import numpy as np, kvtheory as kv
+        >>> alg = kv.algorithms.SubGen(delta=0.1, t=1, s=3, seed=0)
+        >>> alg.append(np.array([1.0, 0.0]), np.array([1.0]))
+        >>> alg.slot_keys.tolist()        # one token so far: every slot holds it
+        [[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]]
+        """
+        if self._cl is None:
+            return np.empty((self.s, 0))
+        return self._ro(self._sk)
+
     # ------------------------------------------------------------ hooks
+    def _check_range(self, k, v) -> float:
+        """``||v||^2``, after checking that the token fits the storage precision.
+
+        A key or value entry beyond the largest finite number of ``dtype``,
+        or a squared value norm beyond it (the slots store it), would be
+        stored as infinity and turn the output into NaN or 0 silently.
+        """
+        big = float(np.finfo(self.dtype).max)
+        for arr, what in ((k, "key"), (v, "value")):
+            top = float(np.max(np.abs(arr))) if arr.size else 0.0
+            if top > big:
+                raise ValueError(
+                    f"{self.name}: a {what} entry of magnitude {top:.3g} exceeds the largest "
+                    f"{self.dtype.name} number ({big:.3g}); use dtype=np.float64 or rescale "
+                    f"the {what}s")
+        with np.errstate(over="ignore"):
+            a = float(np.dot(v.astype(np.float64), v.astype(np.float64)))
+        if not math.isfinite(a) or a > big or not math.isfinite(self._F + a):
+            raise ValueError(
+                f"{self.name}: the squared value norm {a:.3g} (or the running mass F) exceeds "
+                f"the {self.dtype.name} range of the slots; use dtype=np.float64 or rescale "
+                "the values")
+        return a
+
+    def _extend(self, K, V):
+        """A block at once, leaving the state of the ``append`` loop (same draws, same
+        clusters, same reservoirs and slots).
+
+        The draws are one ``random((L, s + 1))`` (the stream of ``L`` calls of
+        ``random(s + 1)``). Clustering stays greedy and in order, but in
+        chunks: the distances of the chunk's keys to the centres are one
+        matrix product, kept up to date column by column as centres open; a
+        key is assigned from them when its decision (the nearest centre, and
+        whether it lies within ``delta``) holds with a margin far above the
+        rounding of the product, and otherwise by the loop's own
+        matrix-vector product, so the clusters are exactly the loop's.
+        Algorithm R and the value-weighted slots are then vectorised: each
+        reservoir cell and slot ends with the last token that wrote it.
+        """
+        L = K.shape[0]
+        big = float(np.finfo(self.dtype).max)
+        with np.errstate(over="ignore"):
+            a = np.fromiter((v @ v for v in V), np.float64, L)
+        bad = ((np.abs(K).max(axis=1) > big) | (np.abs(V).max(axis=1) > big)
+               | ~np.isfinite(a) | (a > big))
+        if bad.any():                            # the loop raises at the first bad row
+            self._extend_loop_from(K, V)
+            return
+        F = np.cumsum(np.concatenate([[self._F], a]))     # sequential, as the loop adds
+        if not math.isfinite(F[-1]):
+            self._extend_loop_from(K, V)
+            return
+        if self._cl is None:
+            self._allocate()
+        U = self._rng.random((L, self.s + 1))
+        cl = self._cl
+        J = self._assign_block(K)
+        # Algorithm R per cluster: token i is the c-th of its cluster
+        order = np.argsort(J, kind="stable")
+        Js = J[order]
+        first = np.searchsorted(Js, Js, side="left")
+        c = cl.counts[Js] + (np.arange(L) - first) + 1     # 1-based count after token
+        slot = np.where(c <= self.t, c - 1, (U[order, 0] * c).astype(np.int64))
+        ok = slot < self.t
+        tok, cells = order[ok], Js[ok] * self.t + slot[ok]
+        _, last = np.unique(cells[::-1], return_index=True)
+        w = tok[::-1][last]
+        wc = cells[::-1][last]
+        cl.reservoir[wc // self.t, wc % self.t] = K[w]
+        np.add.at(cl.counts, J, 1)
+        # value-weighted slots: token i takes slot l when u < a_i / F_i (a_i > 0)
+        pos = a > 0
+        take = (U[:, 1:] < (a / np.where(F[1:] > 0, F[1:], 1.0))[:, None]) & pos[:, None]
+        hit = take.any(axis=0)
+        lastrow = L - 1 - np.argmax(take[::-1], axis=0)
+        sl = np.flatnonzero(hit)
+        rows = lastrow[hit]
+        self._sk[sl] = K[rows]
+        self._sv[sl] = V[rows]
+        self._sa[sl] = a[rows]
+        self._F = float(F[-1])
+        self.n_seen += L
+
+    def _extend_loop_from(self, K, V):
+        """Append the block row by row (to raise where, and as, the loop raises)."""
+        for k, v in zip(K, V, strict=True):
+            self._append(k, v)
+            self.n_seen += 1
+
+    def _assign_block(self, K, chunk: int = 256) -> np.ndarray:
+        """Greedy cluster of every row of ``K``, in order, exactly as ``assign`` decides.
+
+        Per chunk, each key's nearest and second-nearest centre (by the bulk
+        product, updated as centres open) screen the decision; a key whose
+        decision is within the margin of a tie or of the threshold, and every
+        key that opens a centre, goes through :meth:`_Clusters.assign`.
+        """
+        cl = self._cl
+        L = K.shape[0]
+        J = np.empty(L, dtype=np.int64)
+        kk = np.einsum("ij,ij->i", K, K)
+        for a0 in range(0, L, chunk):
+            Kc = K[a0:a0 + chunk]
+            r = Kc.shape[0]
+            m0 = cl.m
+            best = np.full(r, np.inf)
+            second = np.full(r, np.inf)
+            bidx = np.zeros(r, dtype=np.int64)
+            if m0:
+                D = cl.sqnorms[:m0][None, :] - 2.0 * (Kc @ cl.centres[:m0].T.astype(np.float64))
+                bidx = D.argmin(axis=1)
+                best = D[np.arange(r), bidx]
+                if m0 > 1:
+                    second = np.partition(D, 1, axis=1)[:, 1]
+            smax = float(np.max(cl.sqnorms[:m0])) if m0 else 0.0
+            kc = kk[a0:a0 + r]
+            i = 0
+            while i < r:
+                # clearly the nearest centre and clearly within delta: far above the rounding
+                if cl.m:
+                    tol = 1e-9 * (kc[i:] + smax + 1.0)
+                    with np.errstate(invalid="ignore"):        # inf - inf: one centre only
+                        clear = ((second[i:] - best[i:] > tol)
+                                 & (best[i:] + kc[i:] <= self._delta2 - tol))
+                    stop = np.flatnonzero(~clear)
+                else:
+                    stop = np.arange(r - i)
+                f = i + (int(stop[0]) if stop.size else r - i)
+                J[a0 + i:a0 + f] = bidx[i:f]
+                if f == r:
+                    break
+                j, opened = cl.assign(Kc[f], self._delta2)   # the loop's own computation
+                J[a0 + f] = j
+                i = f + 1
+                if opened and i < r:
+                    c = cl.centres[j].astype(np.float64)
+                    smax = max(smax, float(cl.sqnorms[j]))
+                    col = cl.sqnorms[j] - 2.0 * (Kc[i:] @ c)
+                    b, sc, bi = best[i:], second[i:], bidx[i:]
+                    lower = col < b
+                    sc[:] = np.where(lower, b, np.minimum(sc, col))
+                    bi[:] = np.where(lower, j, bi)
+                    b[:] = np.where(lower, col, b)
+        return J
+
     def _append(self, k, v):
+        a = self._check_range(k, v)             # before any state changes
         if self._cl is None:
             self._allocate()
         u = self._rng.random(self.s + 1)        # one draw for the reservoir, s for the slots
         cl = self._cl
         j, _ = cl.assign(k, self._delta2)
         cl.reservoir_add(j, k, u[0])
-        a = float(v @ v)
         if a > 0.0:
             self._F += a
             take = u[1:] < a / self._F
@@ -332,7 +491,7 @@ class SubGen(StreamingAttention):
         >>> f"{est.normaliser * np.exp(est.shift):.4f}", f"{np.exp(3.0):.4f}"
         ('20.0855', '20.0855')
         """
-        q = _check_query(self, q)
+        q = self._check_query(q, "an estimate")
         s = self.s if n_slots is None else check_int(n_slots, "n_slots", lo=1, hi=self.s)
         return self._estimates(q, s)
 
@@ -376,7 +535,7 @@ class SubGen(StreamingAttention):
         led.add("slot values", filled * d_v, b)
         led.add("slot value norms", filled, b)
         led.add("value mass F", 1, 64)
-        led.add("token counter", 1, WORD_BITS)
+        self._add_token_counter(led)
         led.add("cluster counter", 1, WORD_BITS)
         led.add("RNG state", RNG_STATE_WORDS, WORD_BITS)
         return led
@@ -394,8 +553,8 @@ class ClusterCentres(StreamingAttention):
 
     Every member of cluster :math:`j` is within ``delta`` of :math:`c_j`, so
     for :math:`\|q\|\le r` each weight is off by a factor in
-    :math:`[e^{-\delta r},e^{\delta r}]`; for nonnegative values this is
-    :math:`\mathrm E_\eta` with :math:`\eta=e^{2\delta r}-1`.
+    :math:`[e^{-\Delta r},e^{\Delta r}]`; for nonnegative values this is
+    :math:`\mathrm E_\eta` with :math:`\eta=e^{2\Delta r}-1`.
 
     Parameters
     ----------
@@ -428,8 +587,7 @@ class ClusterCentres(StreamingAttention):
     def __init__(self, delta: float, dtype=np.float64) -> None:
         super().__init__()
         self.delta = check_real(delta, "delta", lo=0.0)
-        self.bits_per_number = float_bits(dtype)
-        self.dtype = np.dtype(dtype)
+        self._set_dtype(dtype)
         self._delta2 = self.delta ** 2
         self._cl: _Clusters | None = None
 
@@ -466,7 +624,7 @@ class ClusterCentres(StreamingAttention):
         led.add("cluster value sums", m * (self.d_v or 0), b)
         led.add("cluster counts", m, WORD_BITS)
         led.add("centre squared norms (cache)", m, 64)
-        led.add("token counter", 1, WORD_BITS)
+        self._add_token_counter(led)
         led.add("cluster counter", 1, WORD_BITS)
         return led
 
@@ -475,18 +633,29 @@ class SubGenEntrywise(StreamingAttention):
     r"""SubGen with per-(cluster, coordinate) weighted sampling, for nonnegative values.
 
     The book's like-for-like variant for the entrywise notion (Caveat 1).
-    The normaliser is Algorithm 5.1 (as in :class:`SubGen`). For the
+    The normaliser is Chapter 5's normaliser algorithm (as in :class:`SubGen`). For the
     numerator, cluster :math:`j` keeps the running sums
     :math:`a_{jl}=\sum_{i\in j}v_{il}` and, for each coordinate :math:`l`,
     ``t`` independent slots, each holding a key of the cluster drawn with
-    probability :math:`v_{il}/a_{jl}` (the slot rule of Algorithm 5.2 with
+    probability :math:`v_{il}/a_{jl}` (the slot rule of Chapter 5's numerator algorithm with
     weights :math:`v_{il}`). Then
 
     .. math:: \hat N_l=\sum_j a_{jl}\,\frac1t\sum_{\text{slots }(j,l)}e^{\langle q,k\rangle}
 
     is unbiased, and since the terms of one cluster are within a factor
-    :math:`e^{2\delta r}` of each other, each cluster's estimate
+    :math:`e^{2\Delta r}` of each other, each cluster's estimate
     concentrates multiplicatively, giving entrywise accuracy.
+
+    The guarantee proved in Chapter 5's caveats: for nonnegative values,
+    :math:`\|q\|\le r`, :math:`\varepsilon\le1/3` and
+    :math:`t\ge3e^{2\Delta r}\varepsilon^{-2}\ln(2dm/p)` (a union bound over
+    the :math:`dm` (cluster, coordinate) pairs; the slots are independent,
+    i.e. sampling with replacement), every coordinate satisfies
+    :math:`|\hat z_l-z_l|\le3\varepsilon z_l` with probability at least
+    :math:`1-2p` (the normaliser's reservoirs as in :class:`SubGen`, with
+    ``t`` large enough for Chapter 5's SubGen guarantee);
+    :math:`(1+\varepsilon)/(1-\varepsilon)\le1+3\varepsilon` needs
+    :math:`\varepsilon\le1/3`.
 
     Parameters
     ----------
@@ -531,8 +700,7 @@ class SubGenEntrywise(StreamingAttention):
         self.delta = check_real(delta, "delta", lo=0.0)
         self.t = check_int(t, "t", lo=1)
         self._rng = check_rng(seed)
-        self.bits_per_number = float_bits(dtype)
-        self.dtype = np.dtype(dtype)
+        self._set_dtype(dtype)
         self._delta2 = self.delta ** 2
         self._cl: _Clusters | None = None
 
@@ -589,7 +757,7 @@ class SubGenEntrywise(StreamingAttention):
         led.add("reservoir keys", held * d, b)
         led.add("cluster value sums", m * d_v, b)
         led.add("slot keys", filled * self.t * d, b)
-        led.add("token counter", 1, WORD_BITS)
+        self._add_token_counter(led)
         led.add("cluster counter", 1, WORD_BITS)
         led.add("RNG state", RNG_STATE_WORDS, WORD_BITS)
         return led

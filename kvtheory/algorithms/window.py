@@ -26,8 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import as_real_array, check_int
-from ..memory import WORD_BITS, MemoryLedger, float_bits
-from ..stream import StreamingAttention
+from ..memory import WORD_BITS, MemoryLedger
 from ._kept import KeptTokensCache
 
 __all__ = ["SlidingWindow", "SinkWindow", "UnmaskedWindow",
@@ -76,6 +75,13 @@ class SlidingWindow(KeptTokensCache):
 
     def _append(self, k, v):
         self._store(self.n_seen % self.W, k, v)
+
+    def _extend(self, K, V):
+        # the last W rows of the block are the only ones that can survive it
+        n0, L = self.n_seen, K.shape[0]
+        first = max(0, L - self.W)
+        self._store_many(np.arange(n0 + first, n0 + L) % self.W, K[first:], V[first:])
+        self.n_seen = n0 + L
 
     def _held(self) -> int:
         return min(self.n_seen, self.W)
@@ -142,12 +148,21 @@ class SinkWindow(KeptTokensCache):
         slot = i if i < self.n_sink else self.n_sink + (i - self.n_sink) % self.W
         self._store(slot, k, v)
 
+    def _extend(self, K, V):
+        n0, L = self.n_seen, K.shape[0]
+        i = np.arange(n0, n0 + L)
+        keep = (i < self.n_sink) | (i >= n0 + L - self.W)     # rows that can survive
+        i = i[keep]
+        slots = np.where(i < self.n_sink, i, self.n_sink + (i - self.n_sink) % self.W)
+        self._store_many(slots, K[keep], V[keep])
+        self.n_seen = n0 + L
+
     def _held(self) -> int:
         n = self.n_seen
         return min(n, self.n_sink) + min(max(0, n - self.n_sink), self.W)
 
 
-class UnmaskedWindow(StreamingAttention):
+class UnmaskedWindow(KeptTokensCache):
     r"""The unmasked-window algorithm: exact attention in the unmasked-value model.
 
     The model (Chapter 7, the book's reading of the phrase "value cache
@@ -214,28 +229,43 @@ class UnmaskedWindow(StreamingAttention):
 
     name = "unmasked window"
     kind = "oblivious"
+    kept_label = "window"
 
     def __init__(self, W: int, dtype=np.float64) -> None:
-        super().__init__()
         self.W = check_int(W, "W", lo=1)
-        self.bits_per_number = float_bits(dtype)
-        self.dtype = np.dtype(dtype)
-        self._K = None
-        self._V = None
+        super().__init__(self.W, dtype)          # the FIFO: the kept-tokens ring buffer
         self.S_out = None            # sum of the values that have left the window
         self.c_out = 0               # how many values have left
 
     def _append(self, k, v):
-        if self._K is None:
-            self._K = np.empty((self.W, self.d), dtype=self.dtype)
-            self._V = np.empty((self.W, self.d_v), dtype=self.dtype)
+        if self.S_out is None:
             self.S_out = np.zeros(self.d_v)
         slot = self.n_seen % self.W
         if self.n_seen >= self.W:          # the FIFO is full: pop the oldest pair
             self.S_out += self._V[slot]
             self.c_out += 1
-        self._K[slot] = k
-        self._V[slot] = v
+        self._store(slot, k, v)
+
+    def _extend(self, K, V):
+        n0, L, W = self.n_seen, K.shape[0], self.W
+        if self.S_out is None:
+            self.S_out = np.zeros(self.d_v)
+        # token i >= W pushes out token j = i - W: j runs over [lo, hi)
+        lo, hi = max(n0, W) - W, n0 + L - W
+        if hi > lo:
+            parts = []
+            j_old = np.arange(lo, min(hi, n0))               # still in the ring buffer
+            if j_old.size:
+                parts.append(self._V[j_old % W].astype(np.float64))
+            j_new = np.arange(max(lo, n0), hi)               # arrived in this block
+            if j_new.size:
+                parts.append(V[j_new - n0].astype(self.dtype).astype(np.float64))
+            # a cumulative sum adds the values one by one, in the order of the loop
+            self.S_out = np.cumsum(np.vstack([self.S_out[None, :]] + parts), axis=0)[-1]
+            self.c_out += hi - lo
+        first = max(0, L - W)
+        self._store_many(np.arange(n0 + first, n0 + L) % W, K[first:], V[first:])
+        self.n_seen = n0 + L
 
     def _held(self) -> int:
         return min(self.n_seen, self.W)
@@ -257,15 +287,9 @@ class UnmaskedWindow(StreamingAttention):
             den += shift * self.c_out
         return num / den
 
-    def memory_ledger(self) -> MemoryLedger:
-        m = self._held()
-        led = MemoryLedger()
-        led.add("window keys", m * (self.d or 0), self.bits_per_number)
-        led.add("window values", m * (self.d_v or 0), self.bits_per_number)
+    def _extra_ledger(self, led: MemoryLedger) -> None:
         led.add("S_out (sum of values that left)", self.d_v or 0, 64)
         led.add("c_out (values that left)", 1, WORD_BITS)
-        led.add("token counter", 1, WORD_BITS)
-        return led
 
 
 # ---------------------------------------------------------------------------
