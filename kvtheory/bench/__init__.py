@@ -11,24 +11,45 @@ counted exactly and the lower bound beside the result::
 or from the command line, ``python -m kvtheory bench --help``.
 
 * :mod:`kvtheory.bench.instances`: the instance registry :data:`INSTANCES`;
-* :mod:`kvtheory.bench.methods`: the method registry :data:`METHODS`, the
-  meaning of a budget, and loading a reader's method;
-* :mod:`kvtheory.bench.runner`: :func:`run_bench`, the results schema,
-  :class:`BenchResults`.
+* :mod:`kvtheory.bench.methods`: the method registry :data:`METHODS` (the
+  library's only one: labels, citations, :func:`make_method` for a budget in
+  kept tokens), the meaning of a bit budget, and loading a reader's method;
+* :mod:`kvtheory.bench.runner`: :func:`run_bench` (isolation of failing
+  methods, the ceiling as a referee, seeding, provenance), the results
+  schema, :class:`BenchResults`, :func:`read_results`.
 """
 
-from .instances import INSTANCES, BenchInstance, InstanceSpec, make_instance
+from .instances import (
+    DEFAULT_INSTANCES,
+    INSTANCES,
+    BenchInstance,
+    InstanceSpec,
+    make_instance,
+)
 from .methods import (
     DEFAULT_METHODS,
     METHODS,
     MethodSpec,
     exact_bits,
     load_method,
+    make_method,
     method_from_class,
 )
-from .runner import COLUMNS, DEFAULT_BUDGETS, BenchResults, read_results, run_bench, run_cell, score
+from .runner import (
+    COLUMNS,
+    DEFAULT_BUDGETS,
+    BenchResults,
+    cell_seeds,
+    exceeds_ceiling,
+    read_results,
+    run_bench,
+    run_cell,
+    score,
+)
 
-__all__ = ["INSTANCES", "BenchInstance", "InstanceSpec", "make_instance", "METHODS",
-           "DEFAULT_METHODS", "MethodSpec", "exact_bits", "load_method", "method_from_class",
-           "COLUMNS", "DEFAULT_BUDGETS", "BenchResults", "read_results", "run_bench", "run_cell",
-           "score"]
+__all__ = ["INSTANCES", "DEFAULT_INSTANCES", "BenchInstance", "InstanceSpec", "make_instance",
+           "METHODS",
+           "DEFAULT_METHODS", "MethodSpec", "make_method", "exact_bits", "load_method",
+           "method_from_class",
+           "COLUMNS", "DEFAULT_BUDGETS", "BenchResults", "cell_seeds", "exceeds_ceiling",
+           "read_results", "run_bench", "run_cell", "score"]

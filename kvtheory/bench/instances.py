@@ -18,10 +18,14 @@ key                       family  what it is                                    
                                   (Ch. 7)
 ``needle``                hard    one random token (the needle) of an INDEX       yes
                                   stream with soft random queries; one probe
-``keynorm-adversary``     hard    low-norm needle (Ch. 6), sized for a budget     yes
-                                  of :math:`\lfloor n/8\rfloor` tokens
-``h2o-adversary``         hard    needle ignored by early queries (Ch. 6)         yes
+``highnorm-adversary``    hard    small-key needle (Ch. 6) against the high-norm  yes
+                                  variant, sized for :math:`\lfloor n/8\rfloor`
+                                  tokens (renamed from ``keynorm-adversary``)
+``h2o-adversary``         hard    needle ignored by earlier queries (Ch. 6)       yes
 ``tova-adversary``        hard    needle ignored by the latest queries (Ch. 6)    yes
+``knorm-adversary``       hard    large-key needle against published Knorm        yes
+``snapkv-adversary``      hard    needle ignored by SnapKV's observation window   yes
+``keydiff-adversary``     hard    needle along the mean key (against KeyDiff)     yes
 ``gaussian``              benign  i.i.d. Gaussian queries, keys, values           no
 ``clustered``             benign  keys near 8 centres, queries near the centres   no
 ``lowrank``               benign  keys and values in a random 4-dim subspace      no
@@ -30,91 +34,36 @@ key                       family  what it is                                    
 ========================  ======  ==============================================  =======
 
 "decodes": the instance has planted bits that the probes decode with Bob's
-rule (:func:`kvtheory.instances.index.decode_bits`), so the benchmark reports
+rule (:func:`kvtheory.game.decode_bits`), so the benchmark reports
 a success rate; the three INDEX instances also carry ``info_bits``, the number
 of planted bits, for the lower-bound curve
-:func:`kvtheory.communication.index_success_ceiling`.
+:func:`kvtheory.information.index_success_ceiling`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from .._validate import check_int, check_rng
+from ..game import Instance
+from ..instances import benign
+from ..instances import sparsity as _sp
 from ..instances.index import default_C, make_index_instance
 from ..instances.lowdim import make_lowdim_instance
-from ..instances.sparsity import heavy_hitter_adversary, keynorm_adversary, tova_adversary
 
-__all__ = ["BenchInstance", "InstanceSpec", "INSTANCES", "make_instance", "N_PROBES"]
+__all__ = ["BenchInstance", "InstanceSpec", "INSTANCES", "DEFAULT_INSTANCES", "make_instance",
+           "N_PROBES"]
 
 #: Probe queries per instance (where the instance does not fix them).
 N_PROBES = 16
 
 
-@dataclass(frozen=True)
-class BenchInstance:
-    r"""One draw of a benchmark instance.
-
-    Attributes
-    ----------
-    name : str
-        Registry key.
-    family : {"hard", "benign"}
-    K, V : numpy.ndarray, shapes ``(N, d)`` and ``(N, d_v)``
-        The stream's keys and values.
-    Q : numpy.ndarray or None, shape ``(N, d)``
-        The stream's queries, fed with ``step``; ``None`` means the tokens are
-        fed with ``append`` (queries play no role, as in the INDEX game).
-    probes : numpy.ndarray, shape ``(m, d)``
-        Queries asked after the stream, each on a copy of the final state.
-    pad : bool
-        If true each probe is a step with the zero padding token
-        ``(q, 0, 0)`` (Bob's step of the INDEX game); else it is
-        ``attend(q)``.
-    targets : numpy.ndarray of int or None, shape ``(m,)``
-        For decoding instances: the token whose value bits probe ``j``
-        decodes.
-    tau : float or None
-        Decoding threshold.
-    info_bits : int or None
-        Planted bits of an INDEX-type instance (the ``N`` of the ceiling).
-    """
-
-    name: str
-    family: str
-    K: np.ndarray
-    V: np.ndarray
-    Q: np.ndarray | None
-    probes: np.ndarray
-    pad: bool
-    targets: np.ndarray | None = None
-    tau: float | None = None
-    info_bits: int | None = None
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def n(self) -> int:
-        """Tokens in the stream (before the probes)."""
-        return int(self.K.shape[0])
-
-    @property
-    def d(self) -> int:
-        return int(self.K.shape[1])
-
-    @property
-    def d_v(self) -> int:
-        return int(self.V.shape[1])
-
-    def reference(self) -> tuple[np.ndarray, np.ndarray]:
-        """Keys and values the probes attend over (with the padding token if ``pad``)."""
-        if not self.pad:
-            return self.K, self.V
-        return (np.vstack([self.K, np.zeros((1, self.d))]),
-                np.vstack([self.V, np.zeros((1, self.d_v))]))
+#: The benchmark's instance record is the general one of :mod:`kvtheory.game`.
+BenchInstance = Instance
 
 
 @dataclass(frozen=True)
@@ -126,6 +75,15 @@ class InstanceSpec:
     make: Callable[[int, int, np.random.Generator], BenchInstance]
     description: str
     breaks: str
+    default: bool = True
+    #: ``available()`` tells whether the instance can be built here (the real heads
+    #: need the ``real`` extra and the model); ``None``: always.
+    available: Callable[[], bool] | None = None
+
+    @property
+    def is_available(self) -> bool:
+        """Whether :func:`make_instance` can build this instance on this machine."""
+        return self.available is None or bool(self.available())
 
 
 # ------------------------------------------------------------------ hard ones
@@ -182,44 +140,80 @@ def _adversary(builder, key):
 # ---------------------------------------------------------------- benign ones
 def _gaussian(n, d, rng):
     s = d ** -0.25                     # scores <q, k> ~ N(0, 1)
-    Q, K, P = (rng.standard_normal((m, d)) * s for m in (n, n, N_PROBES))
-    V = rng.standard_normal((n, d))
+    Q, K, V, P = benign.gaussian(n, d, seed=rng, q_scale=s, k_scale=s, n_probes=N_PROBES)
     return BenchInstance("gaussian", "benign", K, V, Q, P, False)
 
 
 def _clustered(n, d, rng, c: int = 8):
-    centres = rng.standard_normal((c, d))
-    centres *= 2.0 / np.linalg.norm(centres, axis=1, keepdims=True)
-    lab_k, lab_q, lab_p = (rng.integers(0, c, size=m) for m in (n, n, N_PROBES))
-    K = centres[lab_k] + 0.1 * rng.standard_normal((n, d)) / math.sqrt(d)
-    Q = centres[lab_q] + 0.1 * rng.standard_normal((n, d)) / math.sqrt(d)
-    P = centres[lab_p] + 0.1 * rng.standard_normal((N_PROBES, d)) / math.sqrt(d)
-    V = rng.standard_normal((c, d))[lab_k] + 0.1 * rng.standard_normal((n, d))
+    Q, K, V, P = benign.clustered(n, d, n_probes=N_PROBES, c=c, seed=rng)
     return BenchInstance("clustered", "benign", K, V, Q, P, False)
 
 
 def _lowrank(n, d, rng, r: int = 4):
-    U = np.linalg.qr(rng.standard_normal((d, min(r, d))))[0]
-    K = rng.standard_normal((n, U.shape[1])) @ U.T
-    V = rng.standard_normal((n, U.shape[1])) @ U.T
-    Q = rng.standard_normal((n, d)) / math.sqrt(d) * 2
-    P = rng.standard_normal((N_PROBES, d)) / math.sqrt(d) * 2
+    Q, K, V, P = benign.lowrank(n, d, n_probes=N_PROBES, r=r, seed=rng)
     return BenchInstance("lowrank", "benign", K, V, Q, P, False)
 
 
 def _recency(n, d, rng, lam: float = 0.15):
     # score <q_i, k_t> = lam * t + content: weights decay like e^{-lam (i - t)} (ALiBi-like)
-    s = 0.5 * d ** -0.25
-    K = rng.standard_normal((n, d)) * s
-    Q = rng.standard_normal((n, d)) * s
-    P = rng.standard_normal((N_PROBES, d)) * s
-    K[:, 0] = lam * np.arange(n)
-    Q[:, 0] = P[:, 0] = 1.0
-    V = rng.standard_normal((n, d))
+    Q, K, V, P = benign.recency(n, d, n_probes=N_PROBES, lam=lam, seed=rng)
     return BenchInstance("recency", "benign", K, V, Q, P, False)
 
 
-#: The instance registry, in the order of the chapter's figure.
+# ------------------------------------------------------- real heads (SmolLM2)
+#: Tokens of the shipped corpus whose cache the real-head instances use (the
+#: cached extraction of Chapter 10, :func:`kvtheory.experiments.real.corpus_kv`).
+REAL_TOKENS = 1024
+
+#: The heads offered as instances, ``(layer, head)``, chosen by how the last 16
+#: queries of the 1024-token cache attend: L23H6 puts ~100% of the mass on the
+#: first 4 and the last 64 tokens (easy for sinks + window, not for a window
+#: alone), L7H7 only ~13% (it reads tokens far back: hard for windows and for
+#: the eviction scorers), L0H0 spreads it (entropy ~6.6 nats; flat attention is
+#: easy for every method at the additive error).
+REAL_HEADS = ((23, 6), (7, 7), (0, 0))
+
+
+def _real_available() -> bool:
+    try:
+        from ..real import available
+    except ImportError:                             # the real extra is not installed
+        return False
+    return bool(available())
+
+
+_REAL_KV: dict = {}
+
+
+def _real_kv():
+    if "kv" not in _REAL_KV:                        # once per process
+        from ..experiments.real import corpus_kv
+        _REAL_KV["kv"] = corpus_kv(REAL_TOKENS)
+    return _REAL_KV["kv"]
+
+
+def _real(layer: int, head: int):
+    key = f"real-L{layer}H{head}"
+
+    def make(n, d, rng):
+        if not _real_available():
+            raise ValueError(f"instance {key!r} is unavailable: it needs the 'real' extra "
+                             "and the SmolLM2 model (see kvtheory.real)")
+        kvr = _real_kv()
+        m = min(n, kvr.n)
+        Q, K, V = kvr.head(layer, head, n=m)
+        # the stream: the model's keys, values and own queries; the probes: the queries
+        # of the last N_PROBES tokens, asked after the whole stream (the last one is
+        # exactly the model's final step; the others also see up to 15 later tokens)
+        return BenchInstance(key, "benign", K, V, Q, Q[m - N_PROBES:].copy(), False,
+                             extra={"layer": layer, "head": head, "model": "SmolLM2",
+                                    "tokens": m})
+    return make
+
+
+#: The instance registry, in the order of the chapter's figure. ``default=False``
+#: entries (the adversaries of the scorers added with Chapter 6's kvpress names)
+#: run only when asked for, so the headline run keeps its shape.
 INSTANCES: dict[str, InstanceSpec] = {s.key: s for s in [
     InstanceSpec("index", "hard", _index,
                  "INDEX through attention: random sign keys, fair-bit values",
@@ -233,12 +227,26 @@ INSTANCES: dict[str, InstanceSpec] = {s.key: s for s in [
     InstanceSpec("needle", "hard", _needle,
                  "one random token matters; queries in the stream are uninformative",
                  "sampling, windows, eviction: the needle is anywhere (Chapter 6)"),
-    InstanceSpec("keynorm-adversary", "hard", _adversary(keynorm_adversary, "keynorm-adversary"),
-                 "a low-norm needle", "key-norm eviction (Chapter 6)"),
-    InstanceSpec("h2o-adversary", "hard", _adversary(heavy_hitter_adversary, "h2o-adversary"),
-                 "a needle early queries ignore", "heavy-hitter (H2O) eviction (Chapter 6)"),
-    InstanceSpec("tova-adversary", "hard", _adversary(tova_adversary, "tova-adversary"),
+    InstanceSpec("highnorm-adversary", "hard",
+                 _adversary(_sp.highnorm_adversary, "highnorm-adversary"),
+                 "a needle with a small key among large ones",
+                 "high-norm key eviction, the book's variant (Chapter 6)"),
+    InstanceSpec("h2o-adversary", "hard", _adversary(_sp.h2o_adversary, "h2o-adversary"),
+                 "a needle every earlier query ignores",
+                 "observed-attention (H2O) eviction (Chapter 6)"),
+    InstanceSpec("tova-adversary", "hard", _adversary(_sp.tova_adversary, "tova-adversary"),
                  "a needle the latest queries ignore", "TOVA eviction (Chapter 6)"),
+    InstanceSpec("knorm-adversary", "hard", _adversary(_sp.knorm_adversary, "knorm-adversary"),
+                 "a needle with a large key among small ones",
+                 "published key-norm (Knorm) eviction (Chapter 6)", default=False),
+    InstanceSpec("snapkv-adversary", "hard",
+                 _adversary(_sp.snapkv_adversary, "snapkv-adversary"),
+                 "a needle the observation window's queries ignore",
+                 "SnapKV eviction (Chapter 6)", default=False),
+    InstanceSpec("keydiff-adversary", "hard",
+                 _adversary(_sp.keydiff_adversary, "keydiff-adversary"),
+                 "a needle whose key points along the mean key",
+                 "KeyDiff eviction (Chapter 6)", default=False),
     InstanceSpec("gaussian", "benign", _gaussian,
                  "i.i.d. Gaussian tokens, scores ~ N(0, 1)", "nothing: flat attention"),
     InstanceSpec("clustered", "benign", _clustered,
@@ -248,7 +256,17 @@ INSTANCES: dict[str, InstanceSpec] = {s.key: s for s in [
     InstanceSpec("recency", "benign", _recency,
                  "weights decay like exp(-0.15 * age): queries attend to the recent past",
                  "nothing: helps windows"),
+    *[InstanceSpec(f"real-L{L}H{H}", "benign", _real(L, H),
+                   f"SmolLM2 layer {L} head {H} on the shipped corpus (keys, values, its own "
+                   f"queries; d = 64, at most {REAL_TOKENS} tokens)",
+                   "nothing: a real cache", available=lambda: _real_available())
+      for L, H in REAL_HEADS],
 ]}
+
+
+#: Instances run by default (``InstanceSpec.default``; the real heads only where available).
+DEFAULT_INSTANCES: tuple[str, ...] = tuple(k for k, s in INSTANCES.items()
+                                           if s.default and s.is_available)
 
 
 def make_instance(key: str, n: int, d: int, seed=0) -> BenchInstance:
