@@ -1,13 +1,9 @@
 """Widget callbacks, headless: move a control, check the redrawn figure."""
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-import kvtheory as kv  # noqa: E402
+import kvtheory as kv
 
 
 def test_exact_memory_widget_redraws_with_new_parameters():
@@ -30,6 +26,22 @@ def test_figure_widget_rejects_non_widgets():
         kv.widgets.figure_widget(lambda n: None, n=5)
 
 
-def test_plot_exact_memory_rejects_bad_bits():
+def test_exact_memory_curves_reject_bad_bits():
     with pytest.raises(ValueError, match="bits_per_number"):
-        kv.viz.plot_exact_memory(n=10, ds=(4,), bits_per_number=8)
+        kv.experiments.streaming.exact_memory_curves(n=10, ds=(4,), bits_per_number=8)
+
+
+def test_plot_exact_memory_only_plots_the_records():
+    import matplotlib.pyplot as plt
+
+    recs = kv.experiments.streaming.exact_memory_curves(n=30, ds=(2, 5), bits_per_number=16,
+                                                        points=3)
+    fig, ax = plt.subplots()
+    assert kv.viz.plot_exact_memory(recs, ax=ax) is fig
+    np.testing.assert_array_equal(ax.lines[2].get_ydata(), recs[1]["bits"])
+    np.testing.assert_array_equal(ax.lines[3].get_ydata(), 2 * recs[1]["steps"] * 5 * 16)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="records"):
+        kv.viz.plot_exact_memory([])
+    with pytest.raises(TypeError, match="records"):
+        kv.viz.plot_exact_memory([{"steps": [1]}])

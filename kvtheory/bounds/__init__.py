@@ -7,10 +7,11 @@ same check on a deliberately wrong variant that must fail.
 """
 
 from . import (
+                    balance,  # noqa: F401  (Chapter 11 certificates; registers on import)
                     bench,  # noqa: F401  (Chapter 9 certificates; registers on import)
+                    cellprobe,  # noqa: F401  (Chapter 8 certificates; registers on import)
                     index,  # noqa: F401  (Chapter 3 certificates; registers on import)
                     lowdim,  # noqa: F401  (Chapter 4 certificates; registers on import)
-                    nonadaptive,  # noqa: F401  (Chapter 8 certificates; registers on import)
 )
 from ._core import (
                     Certificate,

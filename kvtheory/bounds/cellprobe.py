@@ -94,28 +94,29 @@ def nonadaptive_yao_step(*, wrong: bool = False) -> Certificate:
 
 @register(chapter=8)
 def nonadaptive_budget_from_success(*, wrong: bool = False) -> Certificate:
-    r"""Success :math:`\ge1-\mathrm{err}` on every input of (a) forces
-    :math:`\mathbb E|S|\ge(1-\mathrm{err}(1+\tfrac1d))\,nd`, and no more.
+    r"""Success :math:`\ge1-p` on every input of (a) forces
+    :math:`\mathbb E|S|\ge(1-p(1+\tfrac1d))\,nd`, and no more.
 
     The proof of part (a) ends with the inequality
-    :math:`1-\mathrm{err}\le\frac{\mathbb E|S|}{nd}+\frac{\mathrm{err}}d`
+    :math:`1-p\le\frac{\mathbb E|S|}{nd}+\frac{p}d`
     (a planted input is found by reading it, or guessed in one of :math:`d`
-    columns on at most an :math:`\mathrm{err}` share of the seeds). The
-    check, for symbolic :math:`n,d,\mathrm{err}`:
+    columns on at most a :math:`p` share of the seeds). The
+    check, for symbolic :math:`n,d,p`:
 
     1. sympy solves the inequality's equality case for :math:`\mathbb E|S|`
        and compares with the claimed threshold :math:`T_0`;
     2. tightness: the hedged reader (read everything with probability
-       :math:`p`, else output :math:`e_{l'}/(n+1)` for a uniform column with
-       probability :math:`b=d/(d+1)` and 0 otherwise) succeeds with
-       :math:`p+(1-p)(1-b)` on the all-zero input and :math:`p+(1-p)b/d` on
+       :math:`\lambda`, else output :math:`e_{l'}/(n+1)` for a uniform column with
+       probability :math:`\beta=d/(d+1)` and 0 otherwise) succeeds with
+       :math:`\lambda+(1-\lambda)(1-\beta)` on the all-zero input and
+       :math:`\lambda+(1-\lambda)\beta/d` on
        every planted input; sympy checks the two are equal, solves
-       "equal to :math:`1-\mathrm{err}`" for :math:`p`, and checks
-       :math:`p\,nd=T_0`, so no larger threshold is true.
+       "equal to :math:`1-p`" for :math:`\lambda`, and checks
+       :math:`\lambda\,nd=T_0`, so no larger threshold is true.
 
-    ``wrong=True`` claims :math:`T_0=(1-\mathrm{err})\,nd`: step 1 gives a
+    ``wrong=True`` claims :math:`T_0=(1-p)\,nd`: step 1 gives a
     different value, and the hedged reader meets every input with
-    :math:`\mathrm{err}\cdot n` fewer cells in expectation.
+    :math:`p\cdot n` fewer cells in expectation.
 
     Examples
     --------
@@ -123,8 +124,8 @@ def nonadaptive_budget_from_success(*, wrong: bool = False) -> Certificate:
     >>> c().holds, c(wrong=True).holds
     (True, False)
     """
-    err = sp.Symbol("err", nonnegative=True)
-    p = sp.Symbol("p", nonnegative=True)
+    err = sp.Symbol("p", nonnegative=True)          # the failure probability p
+    p = sp.Symbol("lambda", nonnegative=True)       # the hedged reader's read probability
     T0 = (1 - err) * _n * _d if wrong else (1 - err * (1 + 1 / _d)) * _n * _d
     (solved,) = sp.solve(sp.Eq(1 - err, _T / (_n * _d) + err / _d), _T)
     symbolic = sympy_is_zero(solved - T0)
@@ -135,15 +136,15 @@ def nonadaptive_budget_from_success(*, wrong: bool = False) -> Certificate:
     (p_star,) = sp.solve(sp.Eq(s_planted, 1 - err), p)
     tight = sympy_is_zero(p_star * _n * _d - T0)
     holds = symbolic and balanced and tight
-    claim = r"(1-\mathrm{err})\,nd" if wrong else r"\bigl(1-\mathrm{err}(1+\tfrac1d)\bigr)nd"
+    claim = r"(1-p)\,nd" if wrong else r"\bigl(1-p(1+\tfrac1d)\bigr)nd"
     gap = sp.factor(sp.simplify(T0 - p_star * _n * _d))
     return Certificate(
         name="nonadaptive_budget_from_success",
-        statement=(r"1-\mathrm{err}\le\tfrac{\mathbb E|S|}{nd}+\tfrac{\mathrm{err}}{d}"
+        statement=(r"1-p\le\tfrac{\mathbb E|S|}{nd}+\tfrac{p}{d}"
                    rf"\iff\mathbb E|S|\ge {claim},\ \text{{attained}}"),
         holds=holds,
-        how=("sympy.solve gives E|S| = (1 - err(1 + 1/d)) n d, equal to the claim; the "
-             "hedged reader succeeds equally on every input and meets 1 - err with "
+        how=("sympy.solve gives E|S| = (1 - p(1 + 1/d)) n d, equal to the claim; the "
+             "hedged reader succeeds equally on every input and meets 1 - p with "
              "exactly that many cells")
             if holds else
             (f"sympy.solve gives E|S| = {sp.factor(solved)}, not the claim; the hedged "

@@ -1,9 +1,13 @@
-r"""Certificates of Chapter 3: every inequality in the proof of the space barrier.
+r"""Certificates of Chapter 3: the algebraic steps of the proof of the space barrier.
 
-Theorem 3.1 (``thm-space-barrier``) reduces INDEX to attention with random
-sign keys; Proposition 3.2 (``prop-first-moment``) refines the condition on
-:math:`d`. Each function below checks one step symbolically with sympy, and
-with ``wrong=True`` runs the same check on a deliberately wrong variant.
+Chapter 3's space-barrier theorem (``thm-space-barrier``) reduces INDEX to
+attention with random sign keys; its first-moment refinement
+(``prop-first-moment``) weakens the condition on :math:`d`. Each function
+below checks one algebraic step symbolically with sympy, for symbolic sizes
+(every certificate here has ``scope="general"``), and with ``wrong=True``
+runs the same check on a deliberately wrong variant. The probabilistic
+inequalities of the proof (Hoeffding's inequality, the union bound, Markov's
+inequality, data processing in the INDEX bound) are cited, not certified.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ __all__ = [
     "barrier_eta_range",
 ]
 
-_n, _delta, _eps, _gamma, _C, _d = sp.symbols("n delta epsilon gamma C d", positive=True)
+_n, _delta, _eps, _gamma, _C, _d = sp.symbols("n delta kappa gamma C d", positive=True)
 _eta = sp.Symbol("eta", positive=True)
 
 
@@ -35,11 +39,11 @@ def _cert(name, statement, holds, how_true, how_false):
 
 @register(chapter=3)
 def barrier_hoeffding_d(*, wrong: bool = False) -> Certificate:
-    r"""Step (a): :math:`d^*=\frac{2}{\varepsilon^2}\ln\frac n\delta` solves
-    :math:`ne^{-\varepsilon^2d/2}=\delta`, and the left side decreases in :math:`d`,
+    r"""Step (a): :math:`d^*=\frac{2}{\kappa^2}\ln\frac n\delta` solves
+    :math:`ne^{-\kappa^2d/2}=\delta`, and the left side decreases in :math:`d`,
     so every :math:`d\ge d^*` makes the union bound :math:`\le\delta`.
 
-    ``wrong=True`` tries :math:`d^*=\frac{1}{\varepsilon^2}\ln\frac n\delta`
+    ``wrong=True`` tries :math:`d^*=\frac{1}{\kappa^2}\ln\frac n\delta`
     (the factor 2 of Hoeffding's exponent forgotten): the left side is then
     :math:`\sqrt{n\delta}`, not :math:`\delta`.
 
@@ -56,8 +60,8 @@ def barrier_hoeffding_d(*, wrong: bool = False) -> Certificate:
     decreasing = bool(sp.simplify(sp.diff(lhs, _d)).is_negative)
     return _cert(
         "barrier_hoeffding_d",
-        rf"n e^{{-\varepsilon^2 d/2}}\le\delta\ \text{{for}}\ d\ge"
-        rf"\tfrac{{{factor}}}{{\varepsilon^2}}\ln\tfrac n\delta",
+        rf"n e^{{-\kappa^2 d/2}}\le\delta\ \text{{for}}\ d\ge"
+        rf"\tfrac{{{factor}}}{{\kappa^2}}\ln\tfrac n\delta",
         solves and decreasing,
         "substituting d* gives exactly delta (simplify), and d/dd of n e^{-eps^2 d/2} < 0",
         "substituting d* does not give delta (simplify leaves a nonzero difference)",
@@ -66,12 +70,12 @@ def barrier_hoeffding_d(*, wrong: bool = False) -> Certificate:
 
 @register(chapter=3)
 def barrier_query_scale(*, wrong: bool = False) -> Certificate:
-    r"""Step (b): :math:`C^*=\frac{\ln n+\ln(1/\gamma)}{1-\varepsilon}` is the
-    solution of :math:`ne^{-C(1-\varepsilon)}=\gamma` (sympy ``solve``), so
+    r"""Step (b): :math:`C^*=\frac{\ln n+\ln(1/\gamma)}{1-\kappa}` is the
+    solution of :math:`ne^{-C(1-\kappa)}=\gamma` (sympy ``solve``), so
     :math:`w_{i^*}\ge\frac1{1+\gamma}` at this query scale.
 
     ``wrong=True`` claims :math:`C^*=\ln(n/\gamma)` (the factor
-    :math:`1/(1-\varepsilon)` for the partners' scores forgotten).
+    :math:`1/(1-\kappa)` for the partners' scores forgotten).
 
     Examples
     --------
@@ -79,14 +83,14 @@ def barrier_query_scale(*, wrong: bool = False) -> Certificate:
     >>> barrier_query_scale().holds, barrier_query_scale(wrong=True).holds
     (True, False)
     """
-    eps = sp.Symbol("epsilon", positive=True)
+    eps = sp.Symbol("kappa", positive=True)
     claimed = sp.log(_n / _gamma) if wrong else (sp.log(_n) + sp.log(1 / _gamma)) / (1 - eps)
     sols = sp.solve(sp.Eq(_n * sp.exp(-_C * (1 - eps)), _gamma), _C)
     holds = len(sols) == 1 and sympy_is_zero(
         sp.expand_log(sols[0] - claimed, force=True))
     return _cert(
         "barrier_query_scale",
-        r"n e^{-C(1-\varepsilon)}=\gamma\iff C=" + sp.latex(claimed),
+        r"n e^{-C(1-\kappa)}=\gamma\iff C=" + sp.latex(claimed),
         holds,
         "sympy.solve returns exactly the claimed C",
         "sympy.solve returns a different C",
@@ -97,8 +101,8 @@ def barrier_query_scale(*, wrong: bool = False) -> Certificate:
 def barrier_weight_monotone(*, wrong: bool = False) -> Certificate:
     r"""Step (b): :math:`w_{i^*}=\frac{e^C}{e^C+\sum_{t\ne i^*}e^{C\rho_t}+1}`
     decreases in each :math:`\rho_t`, so its worst case on :math:`G` is
-    :math:`\rho_t=\varepsilon`, giving
-    :math:`w_{i^*}\ge\frac{e^C}{e^C+ne^{C\varepsilon}}=\frac1{1+ne^{-C(1-\varepsilon)}}`.
+    :math:`\rho_t=\kappa`, giving
+    :math:`w_{i^*}\ge\frac{e^C}{e^C+ne^{C\kappa}}=\frac1{1+ne^{-C(1-\kappa)}}`.
 
     Checked: the sign of :math:`\partial w/\partial\rho` (sympy, positive
     symbols: :math:`R>0` stands for the other terms of the denominator), and the
@@ -122,7 +126,7 @@ def barrier_weight_monotone(*, wrong: bool = False) -> Certificate:
     return _cert(
         "barrier_weight_monotone",
         rf"w_{{i^*}}\ \text{{{direction} in}}\ \rho_t,\ \text{{so}}\ "
-        r"w_{i^*}\ge\frac{1}{1+n e^{-C(1-\varepsilon)}}",
+        r"w_{i^*}\ge\frac{1}{1+n e^{-C(1-\kappa)}}",
         sign_ok and identity,
         f"sympy: dw/drho = {deriv} has the claimed sign; the worst case simplifies",
         f"sympy cannot give dw/drho = {deriv} the claimed sign",
@@ -227,16 +231,22 @@ def barrier_additive_threshold(*, wrong: bool = False) -> Certificate:
 
 @register(chapter=3)
 def barrier_binomial_identity(*, wrong: bool = False) -> Certificate:
-    r"""Proposition 3.2: for :math:`h\sim\mathrm{Bin}(d,\frac12)`,
+    r"""The first-moment refinement of Chapter 3: for :math:`h\sim\mathrm{Bin}(d,\frac12)`,
     :math:`\mathbb Ee^{-2Ch/d}=\bigl(\frac{1+e^{-2C/d}}2\bigr)^d`, and
     :math:`\frac{e^C}{e^C+\sum_te^{C\rho_t}+1}=\frac1{1+M}` with
     :math:`M=\sum_te^{-C(1-\rho_t)}+e^{-C}`.
 
-    The expectation is expanded as the finite sum
-    :math:`\sum_k\binom dk2^{-d}e^{-2Ck/d}` for symbolic :math:`C` and each
-    :math:`d=1,\dots,10`; the weight identity for three partners.
+    Both for symbolic sizes. The expectation is the finite sum
+    :math:`\sum_{k=0}^d\binom dk2^{-d}u^k` with :math:`u=e^{-2C/d}`; sympy
+    evaluates it for a symbolic integer :math:`d\ge1` by the binomial theorem,
+    with :math:`u` written as :math:`1/(1+w)`, :math:`w\ge0` (every
+    :math:`u\in(0,1]`, which covers :math:`e^{-2C/d}` for :math:`C,d>0`), and
+    the difference to the closed form simplifies to 0. The weight identity is
+    checked with the partners' sum :math:`\sum_{t=1}^{m}e^{C\rho_t}` as a
+    symbolic sum over any number :math:`m` of partners.
     ``wrong=True`` claims :math:`\bigl(\frac{1+e^{-C/d}}2\bigr)^d` (the factor 2
-    in :math:`\rho_t=1-2h_t/d` dropped).
+    in :math:`\rho_t=1-2h_t/d` dropped), i.e. :math:`\sqrt u` in place of
+    :math:`u`; the same check leaves a nonzero difference.
 
     Examples
     --------
@@ -245,33 +255,36 @@ def barrier_binomial_identity(*, wrong: bool = False) -> Certificate:
     (True, False)
     """
     C = sp.Symbol("C", positive=True)
-    u = sp.Symbol("u", positive=True)          # u = e^{-2C/d}, to keep sympy polynomial
-    ok = True
-    for d in range(1, 11):
-        x = sp.exp(-2 * C / d)
-        mean = sum(sp.binomial(d, k) * sp.Rational(1, 2**d) * x**k for k in range(d + 1))
-        claimed = ((1 + (sp.exp(-C / d) if wrong else x)) / 2) ** d
-        diff = sp.expand((mean - claimed).subs(sp.exp(-C / d), sp.sqrt(u)).subs(x, u))
-        ok = ok and sympy_is_zero(diff)
-    rhos = sp.symbols("rho1:4", real=True)
-    w = sp.exp(C) / (sp.exp(C) + sum(sp.exp(C * r) for r in rhos) + 1)
-    M = sum(sp.exp(-C * (1 - r)) for r in rhos) + sp.exp(-C)
-    ok = ok and sympy_is_zero(w - 1 / (1 + M))
+    d = sp.Symbol("d", integer=True, positive=True)
+    k = sp.Symbol("k", integer=True, nonnegative=True)
+    w = sp.Symbol("w", nonnegative=True)
+    u = 1 / (1 + w)                              # u = e^{-2C/d}, any value in (0, 1]
+    mean = sp.Sum(sp.binomial(d, k) * u**k, (k, 0, d)).doit() / 2**d
+    claimed = ((1 + (sp.sqrt(u) if wrong else u)) / 2) ** d
+    ok = sympy_is_zero(mean - claimed)
+    m = sp.Symbol("m", integer=True, positive=True)
+    t = sp.Symbol("t", integer=True, positive=True)
+    rho = sp.IndexedBase("rho")
+    partners = sp.Sum(sp.exp(C * rho[t]), (t, 1, m))
+    weight = sp.exp(C) / (sp.exp(C) + partners + 1)
+    M = sp.Sum(sp.exp(-C * (1 - rho[t])), (t, 1, m)) + sp.exp(-C)
+    ok = ok and sympy_is_zero(sp.expand(1 / weight - (1 + M)))
     inner = r"e^{-C/d}" if wrong else r"e^{-2C/d}"
     return _cert(
         "barrier_binomial_identity",
         rf"\mathbb E e^{{-2Ch/d}}=\Bigl(\tfrac{{1+{inner}}}{{2}}\Bigr)^d,\ "
         r"w_{i^*}=\tfrac1{1+M}",
         ok,
-        "exact binomial sums for d = 1..10 and the weight identity simplify to 0",
-        "the binomial sum differs from the claimed closed form",
+        "binomial theorem for symbolic d (sympy Sum.doit) and the weight identity "
+        "for any number of partners simplify to 0",
+        "the binomial sum for symbolic d differs from the claimed closed form",
     )
 
 
 @register(chapter=3)
 def barrier_case_split(*, wrong: bool = False) -> Certificate:
-    r"""The regime of Theorem 3.1: if :math:`d\ge c\ln n` then :math:`e^{d/c}\ge n`,
-    so :math:`\min\{n,e^{d/c}\}=n` and the low-dimensional bound
+    r"""The regime of Chapter 3's space-barrier theorem: if :math:`d\ge c\ln n`
+    then :math:`e^{d/c}\ge n`, so :math:`\min\{n,e^{d/c}\}=n` and the low-dimensional bound
     :math:`d\min\{n,e^{\Theta(d)}\}` (Chapter 4) is :math:`nd`.
 
     Checked by writing :math:`d=c\ln n+s` with :math:`s\ge0` and proving
@@ -303,12 +316,18 @@ def barrier_case_split(*, wrong: bool = False) -> Certificate:
 
 @register(chapter=3)
 def barrier_eta_range(*, wrong: bool = False) -> Certificate:
-    r"""The constants: at :math:`\gamma=\frac1{10}` the separation condition
-    :math:`\gamma<\frac{1-\eta}{1+\eta}` holds exactly for :math:`0\le\eta<\frac9{11}`
-    (sympy ``solve_univariate_inequality``).
+    r"""The constants: for every :math:`\gamma>0` and :math:`\eta\ge0`, the
+    separation condition :math:`\gamma<\frac{1-\eta}{1+\eta}` holds exactly when
+    :math:`\eta<\frac{1-\gamma}{1+\gamma}`; at the book's :math:`\gamma=\frac1{10}`
+    that is :math:`0\le\eta<\frac9{11}`.
 
-    ``wrong=True`` claims :math:`\eta<\frac{11}{9}` (the fraction inverted),
-    i.e. every :math:`\eta\in[0,1)`; the solved set differs.
+    Checked for symbolic :math:`\gamma,\eta` as the identity
+    :math:`\frac{1-\eta}{1+\eta}-\gamma=\frac{1+\gamma}{1+\eta}\bigl(E-\eta\bigr)`
+    for the claimed bound :math:`E` (the factor is positive, so both sides
+    have the same sign), and at :math:`\gamma=\frac1{10}` with
+    ``solve_univariate_inequality``. ``wrong=True`` claims
+    :math:`E=\frac{1+\gamma}{1-\gamma}` (the fraction inverted; at
+    :math:`\gamma=\frac1{10}` every :math:`\eta\in[0,1)`); the identity fails.
 
     Examples
     --------
@@ -316,16 +335,23 @@ def barrier_eta_range(*, wrong: bool = False) -> Certificate:
     >>> barrier_eta_range().holds, barrier_eta_range(wrong=True).holds
     (True, False)
     """
-    eta = sp.Symbol("eta", real=True)
-    cond = sp.Rational(1, 10) < (1 - eta) / (1 + eta)
-    solved = sp.solve_univariate_inequality(cond, eta, relational=False,
-                                            domain=sp.Interval.Ropen(0, 1))
-    claimed = sp.Interval.Ropen(0, 1) if wrong else sp.Interval.Ropen(0, sp.Rational(9, 11))
-    holds = bool(solved == claimed)
+    eta = sp.Symbol("eta", nonnegative=True)
+    gamma = sp.Symbol("gamma", positive=True)
+    E = (1 + gamma) / (1 - gamma) if wrong else (1 - gamma) / (1 + gamma)
+    factor = (1 + gamma) / (1 + eta)
+    identity = (sympy_is_zero((1 - eta) / (1 + eta) - gamma - factor * (E - eta))
+                and bool(factor.is_positive))
+    x = sp.Symbol("eta", real=True)
+    solved = sp.solve_univariate_inequality(sp.Rational(1, 10) < (1 - x) / (1 + x), x,
+                                            relational=False, domain=sp.Interval.Ropen(0, 1))
+    at_book = sp.Interval.Ropen(0, sp.Rational(9, 11))
+    holds = identity and bool(solved == at_book)
     return _cert(
         "barrier_eta_range",
-        r"\tfrac1{10}<\tfrac{1-\eta}{1+\eta},\ 0\le\eta<1\iff\eta\in" + sp.latex(claimed),
+        r"\gamma<\tfrac{1-\eta}{1+\eta}\iff\eta<" + sp.latex(E)
+        + r";\ \gamma=\tfrac1{10}:\ \eta\in" + sp.latex(at_book),
         holds,
-        f"solve_univariate_inequality gives {solved}",
-        f"solve_univariate_inequality gives {solved}, not {claimed}",
+        "(1-eta)/(1+eta) - gamma = (1+gamma)/(1+eta) * (E - eta) for symbolic gamma, eta; "
+        f"at gamma = 1/10 solve_univariate_inequality gives {solved}",
+        "(1-eta)/(1+eta) - gamma is not a positive multiple of (E - eta)",
     )

@@ -1,11 +1,11 @@
 r"""Certificates of Chapter 4: codes, packings and the low-dimensional bound.
 
-Theorem 4.1 (``thm-code-bound``) runs the INDEX reduction on a code of unit
-keys; Corollary 4.2 (``cor-lowdim-unified``) uses the greedy sign code and the
-Gilbert--Varshamov bound; Proposition 4.3 (``prop-query-norm``) lets the query
-norm grow; Lemmas 4.5 and 4.6 (``lem-covering-packing``,
-``lem-threshold-clustering``) bound packings of the ball. Each function checks
-one step with sympy and, with ``wrong=True``, runs the same check on a
+The code-based bound (``thm-code-bound``) runs the INDEX reduction on a code of unit
+keys; the low-dimensional corollary (``cor-lowdim-unified``) uses the greedy sign code and the
+Gilbert--Varshamov bound; the query-norm proposition (``prop-query-norm``) lets
+the query norm grow; the covering/packing and threshold-clustering lemmas
+(``lem-covering-packing``, ``lem-threshold-clustering``) bound packings of the
+ball. Each function checks one step with sympy and, with ``wrong=True``, runs the same check on a
 deliberately wrong variant, which must fail.
 """
 
@@ -17,15 +17,13 @@ from ._core import Certificate, register, sympy_is_zero
 
 __all__ = [
     "lowdim_hamming_ball_entropy",
+    "lowdim_query_norm_budget",
     "lowdim_spherical_code_angle",
     "lowdim_code_weight_bound",
     "lowdim_circle_coherence",
     "lowdim_packing_volume",
     "lowdim_threshold_for_e_to_d",
 ]
-
-_HAMMING_D_MAX = 64
-
 
 def _cert(name, statement, holds, how_true, how_false):
     return Certificate(name=name, statement=statement, holds=bool(holds),
@@ -36,14 +34,27 @@ def _cert(name, statement, holds, how_true, how_false):
 def lowdim_hamming_ball_entropy(*, wrong: bool = False) -> Certificate:
     r"""Hamming balls are small: :math:`V(d,k)\le2^{dH_2(k/d)}` for :math:`k\le d/2`.
 
-    Since :math:`2^{dH_2(k/d)}=d^d/(k^k(d-k)^{d-k})`, the claim is the integer
-    inequality :math:`V(d,k)\,k^k(d-k)^{d-k}\le d^d`, checked exactly (sympy
-    integers) for every :math:`1\le d\le64` and :math:`0\le k\le d/2`. It gives
-    the Gilbert--Varshamov size :math:`2^d/V(d,D-1)\ge2^{d(1-H_2((D-1)/d))}`.
+    General in :math:`d` and :math:`k`: the three algebraic steps of the
+    proof in Chapter 4, with symbolic integers :math:`0\le i\le k\le d` and
+    :math:`\lambda=k/d`:
 
-    ``wrong=True`` drops the hypothesis :math:`k\le d/2` and checks all
-    :math:`k\le d`; the same integer test fails (at :math:`k=d`,
-    :math:`V=2^d>1`).
+    1. the binomial theorem :math:`\sum_{i=0}^d\binom di\lambda^i(1-\lambda)^{d-i}=1`,
+       which sympy evaluates for symbolic :math:`d` on its branch
+       :math:`\lambda/(1-\lambda)\le1`, i.e. :math:`\lambda\le\frac12`
+       (written :math:`\lambda=\frac1{2(1+y)}`, :math:`y\ge0`);
+    2. for :math:`i\le k` the term ratio
+       :math:`\lambda^i(1-\lambda)^{d-i}/(\lambda^k(1-\lambda)^{d-k})=((1-\lambda)/\lambda)^{k-i}`
+       with base :math:`(1-\lambda)/\lambda\ge1`, so it is :math:`\ge1`;
+    3. :math:`\log_2(\lambda^k(1-\lambda)^{d-k})=-dH_2(k/d)` at :math:`\lambda=k/d`.
+
+    Then :math:`V(d,k)\,2^{-dH_2(k/d)}\le\sum_{i\le k}\binom di\lambda^i(1-\lambda)^{d-i}\le1`
+    (a partial sum of nonnegative terms). It gives the Gilbert--Varshamov
+    size :math:`2^d/V(d,D-1)\ge2^{d(1-H_2((D-1)/d))}`.
+
+    ``wrong=True`` drops the hypothesis :math:`k\le d/2` (any
+    :math:`\lambda\in(0,1)`): sympy can then show neither the binomial sum
+    nor the base :math:`(1-\lambda)/\lambda\ge1` (false for
+    :math:`\lambda>\frac12`; at :math:`k=d`, :math:`V=2^d>1`).
 
     Examples
     --------
@@ -51,29 +62,85 @@ def lowdim_hamming_ball_entropy(*, wrong: bool = False) -> Certificate:
     >>> lowdim_hamming_ball_entropy().holds, lowdim_hamming_ball_entropy(wrong=True).holds
     (True, False)
     """
-    first_bad = None
-    checked = 0
-    for d in range(1, _HAMMING_D_MAX + 1):
-        D = sp.Integer(d)
-        V = sp.Integer(0)
-        for k in range(0, d + 1):
-            V += sp.binomial(D, k)
-            if not wrong and 2 * k > d:
-                break
-            K = sp.Integer(k)
-            checked += 1
-            if not V * K**K * (D - K) ** (D - K) <= D**D:       # exact integers
-                first_bad = (d, k)
-                break
-        if first_bad:
-            break
+    d = sp.Symbol("d", integer=True, positive=True)
+    k = sp.Symbol("k", integer=True, nonnegative=True)
+    i = sp.Symbol("i", integer=True, nonnegative=True)
+    if wrong:
+        w = sp.Symbol("w", positive=True)
+        lam = 1 / (1 + w)                       # any lambda in (0, 1)
+    else:
+        y = sp.Symbol("y", nonnegative=True)
+        lam = 1 / (2 * (1 + y))                 # lambda in (0, 1/2]
+    total = sp.Sum(sp.binomial(d, i) * lam ** i * (1 - lam) ** (d - i), (i, 0, d)).doit()
+    total = sp.piecewise_fold(sp.simplify(total))
+    binomial_ok = sympy_is_zero(total - 1)
+    base = sp.factor(sp.together((1 - lam) / lam - 1))
+    ratio_ok = (sympy_is_zero(lam ** i * (1 - lam) ** (d - i) / (lam ** k * (1 - lam) ** (d - k))
+                              - ((1 - lam) / lam) ** (k - i))
+                and bool(base.is_nonnegative))
+    kd = sp.Symbol("kappa", positive=True)      # kappa = k/d in (0, 1)
+    H2 = -(kd * sp.log(kd, 2) + (1 - kd) * sp.log(1 - kd, 2))
+    entropy_ok = sympy_is_zero(sp.expand_log(sp.log(kd ** (kd * d) * (1 - kd) ** (d - kd * d), 2)
+                                             + d * H2, force=True))
+    holds = binomial_ok and ratio_ok and entropy_ok
     scope = r"k\le d" if wrong else r"k\le d/2"
     return _cert(
         "lowdim_hamming_ball_entropy",
-        rf"V(d,k)=\sum_{{i\le k}}\binom di\le2^{{dH_2(k/d)}},\ {scope},\ d\le{_HAMMING_D_MAX}",
-        first_bad is None,
-        f"exact integer check V k^k (d-k)^(d-k) <= d^d on all {checked} pairs (d, k)",
-        f"exact integer check fails at (d, k) = {first_bad}",
+        rf"V(d,k)=\sum_{{i\le k}}\binom di\le2^{{dH_2(k/d)}},\ {scope}",
+        holds,
+        "for symbolic d, k: binomial sum = 1 at lambda <= 1/2, "
+        "term ratio ((1-lambda)/lambda)^(k-i) >= 1, and lambda^k (1-lambda)^(d-k) = 2^(-d H2(k/d))",
+        f"sympy cannot show the binomial sum is 1 ({binomial_ok}) or the term ratio >= 1 "
+        f"({ratio_ok}) without k <= d/2",
+    )
+
+
+@register(chapter=4)
+def lowdim_query_norm_budget(*, wrong: bool = False) -> Certificate:
+    r"""The low-dimensional corollary's budget is :math:`O(d)`, independent of :math:`n`.
+
+    With the greedy sign code of coherence :math:`\frac12` (gap
+    :math:`\mu\ge\frac12`) and :math:`n'=\min\{n-1,|\mathcal C|\}\le2^d`,
+    :math:`1\le n'`, :math:`0<\gamma<1`:
+
+    .. math:: C=\frac{\ln(n'/\gamma)}{\mu}\le2\ln\frac{n'}\gamma
+              \le2\Bigl(d\ln2+\ln\frac1\gamma\Bigr).
+
+    General: with :math:`L=\ln(n'/\gamma)>0`, :math:`\mu=\frac12+x`,
+    :math:`x\ge0`, sympy factors :math:`2L-L/\mu` into nonnegative factors;
+    with :math:`n'=2^d/(1+z)`, :math:`z\ge0`, it simplifies the second gap to
+    :math:`2\ln(1+z)\ge0`.
+
+    ``wrong=True`` claims :math:`C\le\ln(n'/\gamma)` (the factor 2 dropped,
+    as if :math:`\mu=1`); the first gap is then :math:`L(1-1/\mu)`, which
+    sympy cannot show nonnegative (it is negative for every :math:`\mu<1`).
+
+    Examples
+    --------
+    >>> from kvtheory.bounds.lowdim import lowdim_query_norm_budget
+    >>> lowdim_query_norm_budget().holds, lowdim_query_norm_budget(wrong=True).holds
+    (True, False)
+    """
+    L, d, g = sp.symbols("L d gamma", positive=True)
+    x, z = sp.symbols("x z", nonnegative=True)
+    mu = sp.Rational(1, 2) + x
+    factor = 1 if wrong else 2
+    gap1 = sp.factor(sp.together(factor * L - L / mu))
+    first = bool(gap1.is_nonnegative)
+    n_prime = 2 ** d / (1 + z)
+    gap2 = sp.simplify(sp.expand_log(2 * (d * sp.log(2) + sp.log(1 / g))
+                                     - 2 * sp.log(n_prime / g), force=True))
+    second = bool(sympy_is_zero(gap2 - 2 * sp.log(1 + z)))
+    holds = first and second
+    rhs = r"\ln\tfrac{n'}\gamma" if wrong else r"2\ln\tfrac{n'}\gamma"
+    return _cert(
+        "lowdim_query_norm_budget",
+        r"\mu\ge\tfrac12,\ n'\le2^d\ \Rightarrow\ \frac{\ln(n'/\gamma)}{\mu}\le " + rhs
+        + r"\le2\bigl(d\ln2+\ln\tfrac1\gamma\bigr)",
+        holds,
+        f"2L - L/mu factors as {gap1} >= 0 (mu = 1/2 + x); "
+        "the second gap simplifies to 2 ln(1+z) >= 0",
+        f"the gap {gap1} is not shown >= 0 (negative for mu < 1)",
     )
 
 
@@ -117,7 +184,7 @@ def lowdim_spherical_code_angle(*, wrong: bool = False) -> Certificate:
 
 @register(chapter=4)
 def lowdim_code_weight_bound(*, wrong: bool = False) -> Certificate:
-    r"""Theorem 4.1's weight step.
+    r"""The weight step of Chapter 4's code-based bound.
 
     :math:`C\ge\ln(n'/\gamma)/\mu\Rightarrow w_{i^*}\ge\frac1{1+\gamma}`.
 
@@ -170,7 +237,7 @@ def lowdim_code_weight_bound(*, wrong: bool = False) -> Certificate:
 
 @register(chapter=4)
 def lowdim_circle_coherence(*, wrong: bool = False) -> Certificate:
-    r"""Proposition 4.3's circle.
+    r"""The circle of Chapter 4's query-norm proposition.
 
     :math:`1-\cos\frac{2\pi}m\sim\frac{2\pi^2}{m^2}` as :math:`m\to\infty`.
 
@@ -200,16 +267,16 @@ def lowdim_circle_coherence(*, wrong: bool = False) -> Certificate:
 
 @register(chapter=4)
 def lowdim_packing_volume(*, wrong: bool = False) -> Certificate:
-    r"""Lemma 4.5's volume step.
+    r"""The volume step of Chapter 4's covering/packing lemma.
 
-    :math:`m(\delta/2)^d\le(R+\delta/2)^d\Rightarrow m\le(1+2R/\delta)^d`.
+    :math:`m(\Delta/2)^d\le(R+\Delta/2)^d\Rightarrow m\le(1+2R/\Delta)^d`.
 
-    Dividing by :math:`(\delta/2)^d>0`, the bound on :math:`m` is
-    :math:`(R+\delta/2)^d/(\delta/2)^d`; sympy simplifies its difference from
-    the claimed :math:`(1+2R/\delta)^d` to 0 (symbols :math:`R,\delta,d>0`).
+    Dividing by :math:`(\Delta/2)^d>0`, the bound on :math:`m` is
+    :math:`(R+\Delta/2)^d/(\Delta/2)^d`; sympy simplifies its difference from
+    the claimed :math:`(1+2R/\Delta)^d` to 0 (symbols :math:`R,\Delta,d>0`).
 
-    ``wrong=True`` claims :math:`m\le(1+R/\delta)^d` (balls of radius
-    :math:`\delta` instead of :math:`\delta/2`); the difference does not
+    ``wrong=True`` claims :math:`m\le(1+R/\Delta)^d` (balls of radius
+    :math:`\Delta` instead of :math:`\Delta/2`); the difference does not
     vanish.
 
     Examples
@@ -218,13 +285,13 @@ def lowdim_packing_volume(*, wrong: bool = False) -> Certificate:
     >>> lowdim_packing_volume().holds, lowdim_packing_volume(wrong=True).holds
     (True, False)
     """
-    R, delta, d = sp.symbols("R delta d", positive=True)
+    R, delta, d = sp.symbols("R Delta d", positive=True)
     derived = (R + delta / 2) ** d / (delta / 2) ** d
     claimed = (1 + (1 if wrong else 2) * R / delta) ** d
     holds = sympy_is_zero(sp.powsimp(derived - claimed, force=True))
     return _cert(
         "lowdim_packing_volume",
-        r"m(\delta/2)^d\le(R+\delta/2)^d\Rightarrow m\le" + sp.latex(claimed),
+        r"m(\Delta/2)^d\le(R+\Delta/2)^d\Rightarrow m\le" + sp.latex(claimed),
         holds,
         "sympy.simplify of (R+delta/2)^d/(delta/2)^d minus the claim is 0",
         "sympy.simplify leaves a nonzero difference",
@@ -233,15 +300,15 @@ def lowdim_packing_volume(*, wrong: bool = False) -> Certificate:
 
 @register(chapter=4)
 def lowdim_threshold_for_e_to_d(*, wrong: bool = False) -> Certificate:
-    r"""Lemma 4.6's choice of threshold.
+    r"""The threshold choice of Chapter 4's threshold-clustering lemma.
 
-    :math:`1+2/\delta=e\iff\delta=\frac2{e-1}`, so :math:`(1+2/\delta)^d=e^d`.
+    :math:`1+2/\Delta=e\iff\Delta=\frac2{e-1}`, so :math:`(1+2/\Delta)^d=e^d`.
 
-    sympy solves :math:`1+2/\delta=e` for :math:`\delta>0` and compares the
+    sympy solves :math:`1+2/\Delta=e` for :math:`\Delta>0` and compares the
     unique root with the claimed value.
 
-    ``wrong=True`` claims :math:`\delta=\frac1{e-1}`; it is not the root
-    (it gives :math:`1+2/\delta=2e-1`).
+    ``wrong=True`` claims :math:`\Delta=\frac1{e-1}`; it is not the root
+    (it gives :math:`1+2/\Delta=2e-1`).
 
     Examples
     --------
@@ -249,13 +316,13 @@ def lowdim_threshold_for_e_to_d(*, wrong: bool = False) -> Certificate:
     >>> lowdim_threshold_for_e_to_d().holds, lowdim_threshold_for_e_to_d(wrong=True).holds
     (True, False)
     """
-    delta = sp.Symbol("delta", positive=True)
+    delta = sp.Symbol("Delta", positive=True)
     claimed = (1 if wrong else 2) / (sp.E - 1)
     sols = sp.solve(sp.Eq(1 + 2 / delta, sp.E), delta)
     holds = len(sols) == 1 and sympy_is_zero(sols[0] - claimed)
     return _cert(
         "lowdim_threshold_for_e_to_d",
-        r"1+\frac2\delta=e\iff\delta=" + sp.latex(claimed),
+        r"1+\frac2\Delta=e\iff\Delta=" + sp.latex(claimed),
         holds,
         "sympy.solve returns exactly the claimed delta",
         f"sympy.solve returns {sols}, not the claimed delta",

@@ -6,7 +6,7 @@ With self-queries :math:`q_t=Cu_t` and codewords at inner product
 uses that :math:`f` decreases in :math:`t` (so the last step is the worst) and
 that :math:`f(n')=\frac1{1+\gamma}` when :math:`C=\ln(n'/\gamma)/\mu`; with random
 keys it needs all pairs near-orthogonal, which the dimension
-:math:`d=\frac{2}{\varepsilon^2}\ln\frac{n^2}{2\delta}` guarantees.
+:math:`d=\frac{2}{\kappa^2}\ln\frac{n^2}{2\delta}` guarantees.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ._core import Certificate, register, sympy_is_zero
 __all__ = ["sparsity_profile_decreasing", "sparsity_profile_at_last_step",
            "sparsity_all_pairs_dimension"]
 
-_t, _C, _mu, _n, _g, _eps, _delta = sp.symbols("t C mu n g epsilon delta", positive=True)
+_t, _C, _mu, _n, _g, _eps, _delta = sp.symbols("t C mu n g kappa delta", positive=True)
 
 
 def _profile(t, C, mu):
@@ -87,12 +87,12 @@ def sparsity_profile_at_last_step(*, wrong: bool = False) -> Certificate:
 @register(chapter=6)
 def sparsity_all_pairs_dimension(*, wrong: bool = False) -> Certificate:
     r"""All :math:`\binom n2\le\frac{n^2}2` pairs are near-orthogonal when
-    :math:`d=\frac2{\varepsilon^2}\ln\frac{n^2}{2\delta}`.
+    :math:`d=\frac2{\kappa^2}\ln\frac{n^2}{2\delta}`.
 
-    The union bound over pairs needs :math:`\frac{n^2}{2}e^{-\varepsilon^2d/2}\le\delta`;
+    The union bound over pairs needs :math:`\frac{n^2}{2}e^{-\kappa^2d/2}\le\delta`;
     sympy checks that this :math:`d` gives equality. ``wrong=True`` uses
-    Chapter 3's single-query dimension :math:`\frac2{\varepsilon^2}\ln\frac n\delta`,
-    which leaves :math:`\frac{n^2}{2}e^{-\varepsilon^2d/2}=\frac{n\delta}2\ne\delta`.
+    Chapter 3's single-query dimension :math:`\frac2{\kappa^2}\ln\frac n\delta`,
+    which leaves :math:`\frac{n^2}{2}e^{-\kappa^2d/2}=\frac{n\delta}2\ne\delta`.
 
     Examples
     --------
@@ -107,8 +107,8 @@ def sparsity_all_pairs_dimension(*, wrong: bool = False) -> Certificate:
     frac = r"\frac{n}{\delta}" if wrong else r"\frac{n^2}{2\delta}"
     return Certificate(
         name="sparsity_all_pairs_dimension",
-        statement=rf"d=\frac{{2}}{{\varepsilon^2}}\ln{frac}\ \Rightarrow\ "
-                  r"\frac{n^2}{2}e^{-\varepsilon^2 d/2}=\delta",
+        statement=rf"d=\frac{{2}}{{\kappa^2}}\ln{frac}\ \Rightarrow\ "
+                  r"\frac{n^2}{2}e^{-\kappa^2 d/2}=\delta",
         holds=holds,
         how="sympy.simplify of n^2/2 e^{-eps^2 d/2} - delta is 0" if holds
             else "sympy.simplify leaves a nonzero difference",

@@ -21,6 +21,7 @@ from ..cellprobe import (
     success_bound,
     worst_case_bound,
 )
+from ..tables import Table
 
 __all__ = ["nonadaptive_sweep", "worst_case_sweep", "min_budget", "adaptive_costs",
            "summary_escape", "format_table", "format_worst_case_table"]
@@ -348,33 +349,35 @@ def summary_escape(n: int = 1000, d: int = 64, *, trials: int = 200, gamma: floa
     return out
 
 
-def format_table(records: list[dict]) -> str:
-    r"""A fixed-width text table of :func:`nonadaptive_sweep` records.
+def format_table(records: list[dict]) -> Table:
+    r"""A table of :func:`nonadaptive_sweep` records (a :class:`kvtheory.Table`).
 
     Columns: reader, :math:`T/(nd)`, value cells over :math:`nd`, success
     :math:`\pm` SE, the ceiling, and whether the measurement lies within
-    3 SE below the ceiling (``ok``).
+    3 SE below the ceiling (``ok``: ``yes`` / ``NO``).
 
     Examples
     --------
     >>> from kvtheory.experiments.cellprobe import nonadaptive_sweep, format_table
     >>> print(format_table(nonadaptive_sweep("value", 8, 4, fractions=(1.0,),
     ...                                      readers=("rows",), trials=50)))
-    reader                          T/(nd)  |S_V|/(nd)   success  +- SE   bound  <= bound + 3 SE
-    row sampling                     1.000       1.000     1.000  0.000   1.000  yes
+    reader        T/(nd)  |S_V|/(nd)  success   ± SE  ceiling  ok
+                    3 dp        3 dp     3 dp   3 dp     3 dp
+    ------------  ------  ----------  -------  -----  -------  ---
+    row sampling   1.000       1.000    1.000  0.000    1.000  yes
+    ok: success at most the ceiling + 3 SE
     """
-    lines = [f"{'reader':<30}{'T/(nd)':>8}{'|S_V|/(nd)':>12}{'success':>10}"
-             f"{'+- SE':>7}{'bound':>8}  <= bound + 3 SE"]
-    for r in records:
-        ok = r["success"] <= r["bound"] + 3 * r["se"] + 1e-12
-        lines.append(f"{r['reader']:<30}{r['frac']:>8.3f}{r['value_frac']:>12.3f}"
-                     f"{r['success']:>10.3f}{r['se']:>7.3f}{r['bound']:>8.3f}  "
-                     f"{'yes' if ok else 'NO'}")
-    return "\n".join(lines)
+    rows = [dict(r, ok="yes" if r["success"] <= r["bound"] + 3 * r["se"] + 1e-12 else "NO")
+            for r in records]
+    return Table(rows, [("reader", "reader"), ("frac", "T/(nd)"), ("value_frac", "|S_V|/(nd)"),
+                        ("success", "success"), ("se", "± SE"), ("bound", "ceiling"),
+                        ("ok", "ok")],
+                 fmt={k: ".3f" for k in ("frac", "value_frac", "success", "se", "bound")},
+                 notes=["ok: success at most the ceiling + 3 SE"])
 
 
-def format_worst_case_table(records: list[dict]) -> str:
-    r"""A fixed-width text table of :func:`worst_case_sweep` records.
+def format_worst_case_table(records: list[dict]) -> Table:
+    r"""A table of :func:`worst_case_sweep` records (a :class:`kvtheory.Table`).
 
     Columns: reader, :math:`f=\mathbb E|S_V|/(nd)`, success :math:`s_0` on
     :math:`D_0` and :math:`s_1` on :math:`D_1` (each :math:`\pm` SE), the
@@ -387,15 +390,18 @@ def format_worst_case_table(records: list[dict]) -> str:
     >>> from kvtheory.experiments.cellprobe import worst_case_sweep, format_worst_case_table
     >>> print(format_worst_case_table(worst_case_sweep(8, 4, fractions=(1.0,),
     ...                                                readers=("rows",), trials=50)))
-    reader                        f     s0  +- SE     s1  +- SE mixture   line    min ceiling  ok
-    row sampling              1.000  1.000  0.000  1.000  0.000   1.000  1.000  1.000   1.000  yes
+    reader            f     s0   ± SE     s1   ± SE  mixture   line    min  ceiling  ok
+                   3 dp   3 dp   3 dp   3 dp   3 dp     3 dp   3 dp   3 dp     3 dp
+    ------------  -----  -----  -----  -----  -----  -------  -----  -----  -------  ---
+    row sampling  1.000  1.000  0.000  1.000  0.000    1.000  1.000  1.000    1.000  yes
     """
-    lines = [f"{'reader':<24}{'f':>7}{'s0':>7}{'+- SE':>7}{'s1':>7}{'+- SE':>7}"
-             f"{'mixture':>8}{'line':>7}{'min':>7}{'ceiling':>8}  ok"]
+    rows = []
     for r in records:
         se = r["se0"] if r["s0"] <= r["s1"] else r["se1"]
-        ok = r["worst"] <= r["bound"] + 3 * se + 1e-12
-        lines.append(f"{r['reader']:<24}{r['frac']:>7.3f}{r['s0']:>7.3f}{r['se0']:>7.3f}"
-                     f"{r['s1']:>7.3f}{r['se1']:>7.3f}{r['mixture']:>8.3f}{r['line']:>7.3f}"
-                     f"{r['worst']:>7.3f}{r['bound']:>8.3f}  {'yes' if ok else 'NO'}")
-    return "\n".join(lines)
+        rows.append(dict(r, ok="yes" if r["worst"] <= r["bound"] + 3 * se + 1e-12 else "NO"))
+    keys = ("frac", "s0", "se0", "s1", "se1", "mixture", "line", "worst", "bound")
+    return Table(rows, [("reader", "reader"), ("frac", "f"), ("s0", "s0"), ("se0", "± SE"),
+                        ("s1", "s1"), ("se1", "± SE"), ("mixture", "mixture"),
+                        ("line", "line"), ("worst", "min"), ("bound", "ceiling"),
+                        ("ok", "ok")],
+                 fmt={k: ".3f" for k in keys})

@@ -6,15 +6,16 @@ import numpy as np
 
 from .._validate import as_real_array, check_choice, check_int, check_real, check_rng
 from ..communication import (
-    H2,
     PROTOCOLS,
-    H2_inverse,
     ProtocolRun,
+    index_protocol_error,
     majority_block_error,
     simulate_index_protocol,
 )
+from ..information import H2, H2_inverse
 
-__all__ = ["entropy_constants", "protocol_sweep", "protocol_curve", "floor_summary"]
+__all__ = ["entropy_constants", "protocol_sweep", "protocol_curve", "floor_summary",
+           "floor_curve", "exact_error_lines", "worked_protocol"]
 
 
 def entropy_constants(ps=(0.05, 0.1, 0.2, 0.25, 1 / 3)) -> list[dict]:
@@ -204,19 +205,199 @@ def floor_summary(runs, *, z: float = 4.0) -> dict:
     (1, 1)
     """
     z = check_real(z, "z", lo=0)
-    runs = list(runs)
-    if not runs:
-        raise ValueError("runs must not be empty")
-    for r in runs:
-        if not isinstance(r, ProtocolRun):
-            raise TypeError(f"runs must hold ProtocolRun records, got {type(r).__name__}")
+    runs = _check_runs(runs)
     gaps = [r.error - r.floor for r in runs]
     k = int(np.argmin(gaps))
     return {"points": len(runs), "respecting": sum(r.respects_floor(z) for r in runs),
             "min_gap": float(gaps[k]), "worst": runs[k]}
 
 
-def _floor_curve(num: int = 401) -> tuple[np.ndarray, np.ndarray]:
-    """The floor :math:`H_2^{-1}(1-s)` on a grid of ``num`` rates ``s`` in [0, 1]."""
+def _check_runs(runs) -> list[ProtocolRun]:
+    runs = list(runs)
+    if not runs:
+        raise ValueError("runs must not be empty")
+    for r in runs:
+        if not isinstance(r, ProtocolRun):
+            raise TypeError(f"runs must hold ProtocolRun records, got {type(r).__name__}")
+    return runs
+
+
+def floor_curve(num: int = 401) -> dict:
+    r"""The INDEX floor :math:`H_2^{-1}(1-s)` on a grid of message rates :math:`s\in[0,1]`.
+
+    Parameters
+    ----------
+    num : int, default 401
+        Number of grid points, ``2 <= num <= 100000``.
+
+    Returns
+    -------
+    dict
+        ``rate`` (the grid :math:`s=S/N`) and ``floor`` (the least error any
+        one-way protocol sending :math:`S` bits can have).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``num`` is not an integer in range.
+
+    Examples
+    --------
+    >>> from kvtheory.experiments.communication import floor_curve
+    >>> c = floor_curve(3)
+    >>> [f"{v:.3f}" for v in c["floor"]]
+    ['0.500', '0.110', '0.000']
+    """
     s = np.linspace(0.0, 1.0, check_int(num, "num", lo=2, hi=100_000))
-    return s, np.asarray(H2_inverse(1.0 - s))
+    return {"rate": s, "floor": np.asarray(H2_inverse(1.0 - s), dtype=float)}
+
+
+def exact_error_lines(runs, *, points: int = 200) -> list[dict]:
+    r"""The exact error of each protocol in ``runs``, as lines to draw beside them.
+
+    The runs are grouped by ``(protocol, block)``; custom protocols have no
+    exact error and are skipped. Each group's line runs over about ``points``
+    message lengths from :math:`S=0` to the group's largest :math:`S` (for
+    parity also every length in the last 8 below it, where the error drops),
+    with the exact error averaged over all coins
+    (:func:`kvtheory.communication.index_protocol_error`). For the majority
+    protocol the error is linear in :math:`S`, so its line is the segment from
+    :math:`(0,\frac12)` to the run at full coverage.
+
+    Parameters
+    ----------
+    runs : sequence of ProtocolRun
+    points : int, default 200
+        Largest number of grid points per line before the parity tail,
+        ``2..2000``.
+
+    Returns
+    -------
+    list of dict
+        One per group: ``protocol``, ``block``, ``N``, ``S`` (int array),
+        ``rate`` (``S / N``) and ``error``.
+
+    Raises
+    ------
+    TypeError
+        If an element is not a ``ProtocolRun``.
+    ValueError
+        If ``runs`` is empty or ``points`` is out of range.
+
+    Examples
+    --------
+    >>> from kvtheory.communication import simulate_index_protocol
+    >>> from kvtheory.experiments.communication import exact_error_lines
+    >>> run = simulate_index_protocol("bits", 20, 10, trials=100, seed=0)
+    >>> line = exact_error_lines([run], points=3)[0]
+    >>> line["S"].tolist(), [f"{e:.2f}" for e in line["error"]]
+    ([0, 5, 10], ['0.50', '0.38', '0.25'])
+    """
+    runs = _check_runs(runs)
+    points = check_int(points, "points", lo=2, hi=2000)
+    groups: dict[tuple, list[ProtocolRun]] = {}
+    for r in runs:
+        if r.protocol != "custom":
+            groups.setdefault((r.protocol, r.block, r.N), []).append(r)
+    lines = []
+    for (protocol, block, N), sel in groups.items():
+        top = max(r.S for r in sel)
+        S = np.unique(np.linspace(0, top, min(points, top + 1)).round().astype(int))
+        if protocol == "parity":
+            S = np.unique(np.concatenate([S, np.arange(max(0, top - 8), top + 1)]))
+        err = np.array([index_protocol_error(protocol, N, int(k), block=block or 1) for k in S])
+        lines.append({"protocol": protocol, "block": block, "N": N, "S": S, "rate": S / N,
+                      "error": err})
+    return lines
+
+
+def _entropy_bits(counts) -> float:
+    """Entropy in bits of the distribution proportional to ``counts``."""
+    c = np.asarray(counts, dtype=float)
+    c = c[c > 0] / c.sum()
+    return float(-(c * np.log2(c)).sum())
+
+
+def worked_protocol(protocol: str = "bits", N: int = 8, S: int = 4, *, block: int = 3) -> dict:
+    r"""Every quantity of the INDEX bound's proof, computed exactly on a tiny protocol.
+
+    Enumerates all :math:`2^N` strings :math:`x` for one of the book's
+    deterministic protocols of Chapter 2 ("bits": Alice sends
+    :math:`x_1,\dots,x_S`; "majority": the majority bit of each of :math:`S`
+    blocks of ``block`` coordinates) and returns the exact values of the
+    chain the proof of the one-way INDEX bound runs through:
+    :math:`S\ge H(M)=I(X;M)=N-H(X\mid M)\ge N-\sum_jH(X_j\mid M)\ge
+    N-\sum_jH_2(p_j)\ge(1-H_2(\bar p))N`. Bob answers from the message where
+    it determines his guess and flips a fair coin otherwise.
+
+    Parameters
+    ----------
+    protocol : {"bits", "majority"}
+    N : int
+        Length of Alice's string, 1 to 12 (the enumeration has :math:`2^N` rows).
+    S : int
+        Bits of the message, ``0 <= S <= N`` (for "majority", ``S * block <= N``).
+    block : int
+        Odd block size of the majority protocol.
+
+    Returns
+    -------
+    dict
+        ``protocol``, ``N``, ``S``, ``block``; ``p_j`` (Bob's exact error at each
+        index, shape ``(N,)``), ``error`` (their mean :math:`\bar p`);
+        ``H_M`` (:math:`=I(X;M)`, the protocols being deterministic),
+        ``H_X_given_M``, ``sum_H_Xj_given_M``, ``sum_H2_pj``, ``H2_pbar`` and
+        ``bound`` :math:`(1-H_2(\bar p))N`; ``chain``: the five numbers
+        :math:`S`, :math:`N-H(X\mid M)`, :math:`N-\sum_jH(X_j\mid M)`,
+        :math:`N-\sum_jH_2(p_j)`, :math:`(1-H_2(\bar p))N`, non-increasing.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a bad protocol name or sizes; the message names the argument.
+
+    Examples
+    --------
+    >>> from kvtheory.experiments.communication import worked_protocol
+    >>> r = worked_protocol("bits", 8, 4)
+    >>> [f"{c:.3f}" for c in r["chain"]]
+    ['4.000', '4.000', '4.000', '4.000', '1.510']
+    """
+    check_choice(protocol, "protocol", {"bits", "majority"})
+    N = check_int(N, "N", lo=1, hi=12)
+    S = check_int(S, "S", lo=0, hi=N)
+    block = check_int(block, "block", lo=1)
+    if protocol == "majority":
+        if block % 2 == 0:
+            raise ValueError(f"block must be odd, got {block}")
+        if S * block > N:
+            raise ValueError(f"majority needs S * block <= N, got S = {S}, block = {block}, "
+                             f"N = {N}")
+    X = ((np.arange(2 ** N)[:, None] >> np.arange(N)[None, :]) & 1).astype(np.int64)
+    if protocol == "bits":
+        M = X[:, :S]
+        owner = np.where(np.arange(N) < S, np.arange(N), -1)    # message bit Bob copies
+    else:
+        M = (X[:, :S * block].reshape(-1, S, block).sum(axis=2) > block // 2).astype(np.int64)
+        owner = np.where(np.arange(N) < S * block, np.arange(N) // block, -1)
+    # Bob's probability of answering 1 at each index, given the message
+    if S == 0:
+        g = np.full(X.shape, 0.5)
+    else:
+        g = np.where(owner[None, :] >= 0, M[:, np.maximum(owner, 0)], 0.5)
+    p_j = np.mean(np.where(X == 1, 1.0 - g, g), axis=0)
+    m_code = (M * (1 << np.arange(M.shape[1]))).sum(axis=1) if S else np.zeros(len(X), int)
+    H_M = _entropy_bits(np.bincount(m_code))
+    # H(X | M) = H(X) - H(M) for a deterministic message; H(X_j | M) from the joint law
+    H_X_given_M = N - H_M
+    sum_cond = 0.0
+    for j in range(N):
+        joint = np.bincount(2 * m_code + X[:, j])
+        sum_cond += _entropy_bits(joint) - H_M
+    sum_h2 = float(sum(H2(float(p)) for p in p_j))
+    pbar = float(p_j.mean())
+    h2bar = float(H2(pbar))
+    chain = [float(S), N - H_X_given_M, N - sum_cond, N - sum_h2, (1 - h2bar) * N]
+    return {"protocol": protocol, "N": N, "S": S, "block": block, "p_j": p_j, "error": pbar,
+            "H_M": H_M, "H_X_given_M": H_X_given_M, "sum_H_Xj_given_M": sum_cond,
+            "sum_H2_pj": sum_h2, "H2_pbar": h2bar, "bound": (1 - h2bar) * N, "chain": chain}

@@ -3,14 +3,14 @@ r"""Experiments of Chapter 4: packings, codes, and the low-dimensional bound, ru
 * :func:`sign_code_table`: greedy sign codes for a range of ``d`` against the
   Gilbert--Varshamov, Hamming and volume bounds;
 * :func:`covering_table`: greedy nets of the ball against
-  :math:`(1/\rho)^d\le N\le M\le(1+2/\rho)^d`;
-* :func:`clustering_table`: Lemma 4.6's threshold clustering on uniform and on
+  :math:`(1/\varrho)^d\le\mathcal N\le\mathcal P\le(1+2/\varrho)^d`;
+* :func:`clustering_table`: Chapter 4's threshold-clustering lemma on uniform and on
   clusterable keys;
 * :func:`flattening`: the low-dimensional instance through the INDEX game for
   a range of stream lengths: the required bits flatten at :math:`n=n'+1`;
 * :func:`lossy_on_code`: lossy caches on one instance, against the INDEX
   ceiling;
-* :func:`circle_experiment`: Proposition 4.3 in :math:`d=2`;
+* :func:`circle_experiment`: Chapter 4's query-norm proposition in :math:`d=2`;
 * :func:`budget_codes`, :func:`budget_curve`: the best code under a
   query-norm budget, and the bound it gives against the stream length (the
   widget).
@@ -28,7 +28,6 @@ import numpy as np
 from .._validate import check_int, check_real, check_rng
 from ..algorithms.quantization import SignBitCache
 from ..algorithms.sampling import ReservoirSampling
-from ..communication import H2
 from ..geometry.packing import (
     ball_covering_bounds,
     gilbert_varshamov_bound,
@@ -38,6 +37,7 @@ from ..geometry.packing import (
     sample_sphere,
     threshold_clustering,
 )
+from ..information import H2, index_success_ceiling
 from ..instances.lowdim import make_lowdim_instance, method_token_ceiling, run_lowdim_protocol
 from ..stream import ExactCache
 
@@ -59,16 +59,17 @@ def sign_code_table(ds=range(4, 21), *, eps: float = 0.5, seed=0) -> dict:
     For each ``d``: the code size, its minimum distance :math:`D`, the
     Gilbert--Varshamov size :math:`\lceil2^d/V(d,D-1)\rceil` (a guarantee for
     the maximal greedy code), the Hamming bound (no code is larger), the
-    Euclidean volume bound :math:`(1+\sqrt{2/\mu})^d` of Lemma 4.5 for unit
+    Euclidean volume bound :math:`(1+\sqrt{2/\mu})^d` of Chapter 4's covering/packing lemma for unit
     vectors at distance :math:`\ge\sqrt{2\mu}`, and the smooth GV rate
-    :math:`2^{d(1-H_2((1-\varepsilon)/2))}`. Also a least-squares slope of
+    :math:`2^{d(1-H_2((1-\kappa)/2))}`. Also a least-squares slope of
     :math:`\ln(\text{size})` against ``d``.
 
     Returns
     -------
     dict
-        ``d, D, size, gv, hamming, volume, gv_rate`` (arrays), ``slope``,
-        ``intercept`` (floats), ``eps``.
+        ``d, D, size, gv, hamming, volume, gv_rate, fit`` (arrays; ``fit`` is
+        the least-squares line :math:`e^{\text{intercept}+\text{slope}\,d}`),
+        ``slope``, ``intercept`` (floats), ``eps``.
 
     Examples
     --------
@@ -94,17 +95,18 @@ def sign_code_table(ds=range(4, 21), *, eps: float = 0.5, seed=0) -> dict:
     slope, intercept = (np.polyfit(darr, np.log(sizes), 1) if len(ds) > 1 else (0.0, 0.0))
     return {"d": darr, "D": np.array(Ds), "size": np.array(sizes), "gv": np.array(gv),
             "hamming": np.array(ham), "volume": np.array(vol), "gv_rate": rate,
-            "slope": float(slope), "intercept": float(intercept), "eps": eps}
+            "fit": np.exp(intercept + slope * darr), "slope": float(slope),
+            "intercept": float(intercept), "eps": eps}
 
 
 def covering_table(ds=range(1, 7), rho: float = 0.5, *, n_candidates: int = 20_000,
                    seed=0) -> dict:
-    r"""Greedy :math:`\rho`-nets of the unit ball :math:`B_1` against Lemma 4.5.
+    r"""Greedy :math:`\rho`-nets of the unit ball :math:`B_1` against the covering/packing lemma.
 
-    For each ``d``: the size of a greedy :math:`\rho`-separated set of
-    ``n_candidates`` uniform points (a lower bound on :math:`M(B_1,\rho)` and a
-    numerical estimate of :math:`N(B_1,\rho)`), its measured covering radius,
-    and the bounds :math:`(1/\rho)^d` and :math:`(1+2/\rho)^d`.
+    For each ``d``: the size of a greedy :math:`\varrho`-separated set of
+    ``n_candidates`` uniform points (a lower bound on :math:`\mathcal P(B_1,\varrho)` and a
+    numerical estimate of :math:`\mathcal N(B_1,\varrho)`), its measured covering radius,
+    and the bounds :math:`(1/\varrho)^d` and :math:`(1+2/\varrho)^d`.
 
     Examples
     --------
@@ -132,14 +134,14 @@ def covering_table(ds=range(1, 7), rho: float = 0.5, *, n_candidates: int = 20_0
 
 def clustering_table(ds=range(2, 9), delta: float = 2 / (math.e - 1), *, n: int = 5000,
                      m0: int = 12, spread: float | None = None, seed=0) -> dict:
-    r"""Lemma 4.6 measured: threshold clustering of uniform and of clusterable unit keys.
+    r"""The threshold-clustering lemma of Chapter 4, measured on uniform and clusterable keys.
 
     For each ``d``: the clusters opened by :func:`threshold_clustering` on
-    ``n`` uniform keys of :math:`S^{d-1}` (bound :math:`(1+2/\delta)^d`), and
+    ``n`` uniform keys of :math:`S^{d-1}` (bound :math:`(1+2/\Delta)^d`), and
     on ``n`` keys drawn around ``m0`` random centres, each within
-    ``spread`` of its centre (default :math:`\delta/2`, so every group has
-    diameter :math:`\le\delta` and the bound is :math:`m_0`). Also the largest
-    distance of a key to its centre, which Lemma 4.6 keeps :math:`\le\delta`.
+    ``spread`` of its centre (default :math:`\Delta/2`, so every group has
+    diameter :math:`\le\Delta` and the bound is :math:`m_0`). Also the largest
+    distance of a key to its centre, which the lemma keeps :math:`\le\Delta`.
 
     Examples
     --------
@@ -177,7 +179,7 @@ def flattening(ds=(8, 12, 16), ns=tuple(2 ** k for k in range(2, 13)), *, eps: f
 
     For each pair, :math:`n'=\min(n-1,\text{code size})` keys of the greedy
     sign code, Bob's query norm :math:`C=\ln(n'/\gamma)/\mu`, the required bits
-    :math:`(1-H_2(p))\,d\,n'` of Theorem 4.1 (flat once :math:`n>\text{code
+    :math:`(1-H_2(p))\,d\,n'` of Chapter 4's code-based bound (flat once :math:`n>\text{code
     size}`), the bits :math:`(1-H_2(p))\,d\,(n-1)` the bound would give with an
     unlimited code, and the exact cache's decode accuracy (which must be 1 for
     the instance to be valid).
@@ -227,8 +229,11 @@ def lossy_on_code(d: int = 12, n: int = 4096, *, eps: float = 0.5, gamma: float 
     Returns
     -------
     dict
-        ``n_prime, d, required_bits, info_bits, p`` and ``rows`` (list of dict:
-        ``label, memory_bits, success, stderr, ceiling``).
+        ``n_prime, d, required_bits, info_bits, p``, ``required_fraction``
+        (:math:`1-H_2(p)`, the required bits per information bit),
+        ``ceiling_curve`` (``memory_fraction`` :math:`S/(dn')` on a log grid and
+        the INDEX ceiling ``success`` there, for the figure) and ``rows``
+        (list of dict: ``label, memory_bits, success, stderr, ceiling``).
     """
     d = check_int(d, "d", lo=2, hi=20)
     n = check_int(n, "n", lo=2)
@@ -253,13 +258,18 @@ def lossy_on_code(d: int = 12, n: int = 4096, *, eps: float = 0.5, gamma: float 
         rows.append({"label": label, "memory_bits": res.memory_bits,
                      "success": res.success_rate, "stderr": res.index.stderr,
                      "ceiling": res.index.ceiling})
+    N = n_prime * d
+    x = np.logspace(-1.5, 2.3, 300)
     return {"n_prime": n_prime, "d": d, "required_bits": required,
-            "info_bits": n_prime * d, "p": p, "rows": rows}
+            "info_bits": N, "p": p, "required_fraction": 1.0 - H2(p),
+            "ceiling_curve": {"memory_fraction": x,
+                              "success": index_success_ceiling(x * N, N)},
+            "rows": rows}
 
 
 def circle_experiment(n_primes=(64, 256), *, gamma: float = 0.1, trials: int = 200,
                       budget: float | None = None, seed=0) -> list[dict]:
-    r"""Proposition 4.3 in :math:`d=2`: keys on a circle, decoded at float64 and float16.
+    r"""The query-norm proposition in :math:`d=2`: circle keys, decoded at float64 and float16.
 
     For each :math:`n'`: the circle code's :math:`\mu=1-\cos(2\pi/n')`, Bob's
     query norm :math:`C=\ln(n'/\gamma)/\mu` and its approximation
@@ -307,7 +317,7 @@ def budget_codes(d: int, n: int, r: float, *, gamma: float = 0.1, seed: int = 0)
 
     For :math:`D=1..\lfloor d/2\rfloor` (coherence gap :math:`\mu=2D/d`) the
     usable tokens are :math:`\min\{n-1,|\text{code}|,\lfloor\gamma e^{r\mu}\rfloor\}`
-    (Proposition 4.3); the best :math:`D` is returned with the ceiling
+    (Chapter 4's query-norm proposition); the best :math:`D` is returned with the ceiling
     :func:`~kvtheory.instances.lowdim.method_token_ceiling` of any code.
 
     Returns
@@ -352,12 +362,12 @@ def _circle_fit(m_max: int, r: float, gamma: float) -> int:
 
 def budget_curve(d: int, n: int, r: float, *, gamma: float = 0.1, p: float = 0.1,
                  points: int = 60, trials: int = 100, seed: int = 0) -> dict:
-    r"""The bound of Theorem 4.1 under a query-norm budget ``r``, against the stream length.
+    r"""Chapter 4's code-based bound under a query-norm budget ``r``, against the stream length.
 
     For stream lengths :math:`m` from 2 to ``n`` (``points`` values, log
     spaced): the informative tokens the best greedy sign code achieves within
     the budget (for :math:`d=2` also the circle code), the ceiling of any
-    code-based instance (Proposition 4.3,
+    code-based instance (Chapter 4's query-norm proposition,
     :func:`~kvtheory.instances.lowdim.method_token_ceiling`), and the bits
     :math:`(1-H_2(p))\,d\,n'` each gives. At :math:`m=n` the instance is also
     run through the INDEX game with the exact cache, to show it decodes.

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_real_array, check_choice, check_int, check_real, check_rng
+from .._validate import as_real_array, check_int, check_real, check_rng
 from ..attention import causal_attention
+from ..bench.methods import make_method
 from ..memory import float_bits
-from ..stream import ExactCache, StreamingAttention
+from ..stream import StreamingAttention, run_stream
 
 __all__ = [
     "DEFAULT_PROMPTS",
@@ -32,6 +33,9 @@ __all__ = [
     "attention_reproduction",
     "singular_values",
     "effective_rank",
+    "key_spectra",
+    "clusters_vs_delta",
+    "attention_structure",
     "causal_weights",
     "attention_profile",
     "cluster_count",
@@ -40,11 +44,12 @@ __all__ = [
     "summarise_table",
     "dimension_vs_log_n",
     "topk_oracle_check",
-    "METHODS",
-    "make_method",
+    "METHOD_KEYS",
     "stream_errors",
     "compression_sweep",
+    "error_range",
     "index_sweep",
+    "head_method_trace",
 ]
 
 #: The prompts whose greedy continuations the chapter shows.
@@ -236,6 +241,104 @@ def cluster_count(K, delta: float, *, normalise: bool = True) -> int:
     return threshold_clustering(K, delta).n_clusters
 
 
+def key_spectra(kvr, *, seed=0) -> dict:
+    r"""Centred key spectra of every key/value head, beside random sign keys.
+
+    The data of the key-spectrum figure of Chapter 10
+    (``kvtheory.viz.real.plot_key_spectra``).
+
+    Returns
+    -------
+    dict
+        ``ratios`` (heads x d): :math:`\sigma_i/\sigma_1` of each head's centred
+        keys; ``energy`` (heads x d): cumulative fraction of
+        :math:`\sum_i\sigma_i^2`; ``sign_ratios`` and ``sign_energy``: the same
+        for ``n`` random sign keys of dimension ``d`` (the hard instance of
+        Chapter 3, ``seed``); ``half_energy`` (per head) and
+        ``sign_half_energy``: the least number of directions holding half the
+        energy; ``n``, ``d`` and ``heads`` (the number of key/value heads).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> from kvtheory.experiments.real import key_spectra
+    >>> K = np.random.default_rng(0).normal(size=(1, 2, 50, 4))
+    >>> r = key_spectra(SimpleNamespace(K=K))
+    >>> r["ratios"].shape, r["sign_energy"].shape, bool(r["energy"][0, -1] > 0.999)
+    ((2, 4), (4,), True)
+    """
+    from ..instances.index import sign_keys
+
+    K = np.asarray(kvr.K)
+    if K.ndim != 4:
+        raise ValueError(f"kvr.K must have shape (layers, kv heads, n, d), got {K.shape}")
+    L, Hkv, n, d = K.shape
+
+    def spectrum(keys):
+        s = singular_values(keys)
+        e = np.cumsum(s ** 2) / np.sum(s ** 2)
+        return s / s[0], e, int(np.searchsorted(e, 0.5 - 1e-12) + 1)
+
+    per_head = [spectrum(K[layer, g].astype(np.float64)) for layer in range(L) for g in range(Hkv)]
+    sr, se, sh = spectrum(sign_keys(n, d, seed=seed))
+    return {"ratios": np.array([p[0] for p in per_head]),
+            "energy": np.array([p[1] for p in per_head]),
+            "half_energy": np.array([p[2] for p in per_head]),
+            "sign_ratios": sr, "sign_energy": se, "sign_half_energy": sh,
+            "n": n, "d": d, "heads": L * Hkv}
+
+
+def clusters_vs_delta(kvr, heads, deltas=(0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0), *,
+                      seed=0) -> dict:
+    r"""Threshold-clustering counts of real key heads against the relative radius ``delta``.
+
+    The data of the cluster figure of Chapter 10
+    (``kvtheory.viz.real.plot_clusters_vs_delta``): for each key head
+    ``(layer, kv_head)`` in ``heads`` the number of clusters
+    :func:`cluster_count` opens at each ``delta`` (keys divided by their
+    largest norm), the same for random sign keys of the hard instance,
+    and the volume bound :math:`(1+2/\Delta)^{d}` of Chapter 4 at the largest
+    ``delta``, as a power of ten, with ``d`` the head dimension and with
+    ``d`` the median effective rank ``r`` of the heads.
+
+    Returns
+    -------
+    dict
+        ``deltas``; ``heads`` (list of ``(layer, kv_head)``); ``counts``
+        (heads x deltas); ``sign_counts``; ``n``; ``d``; ``rank`` (median
+        effective rank, integer); ``log10_volume_d`` and ``log10_volume_r``.
+
+    Raises
+    ------
+    ValueError
+        If ``deltas`` is not at least two positive numbers or a head is out of range.
+    """
+    from ..instances.index import sign_keys
+
+    deltas = np.asarray(deltas, dtype=float)
+    if deltas.ndim != 1 or deltas.size < 2 or np.any(~np.isfinite(deltas)) or np.any(deltas <= 0):
+        raise ValueError("deltas must be at least two positive numbers")
+    L, Hkv, n, d = np.shape(kvr.K)
+    hs, counts, ranks = [], [], []
+    for layer, g in heads:
+        layer = check_int(layer, "layer", lo=0, hi=L - 1)
+        g = check_int(g, "kv_head", lo=0, hi=Hkv - 1)
+        K = kvr.K[layer, g].astype(np.float64)
+        hs.append((layer, g))
+        ranks.append(effective_rank(K))
+        counts.append([cluster_count(K, dl) for dl in deltas])
+    if not hs:
+        raise ValueError("heads must name at least one (layer, kv_head)")
+    sk = sign_keys(n, d, seed=seed)
+    r = int(np.median(ranks))
+    per_dim = float(np.log10(1 + 2 / deltas.max()))
+    return {"deltas": deltas, "heads": hs, "counts": np.array(counts),
+            "sign_counts": np.array([cluster_count(sk, dl) for dl in deltas]),
+            "n": n, "d": d, "rank": r, "log10_volume_d": d * per_dim,
+            "log10_volume_r": r * per_dim}
+
+
 # ------------------------------------------------------ attention weights
 def causal_weights(Q, K) -> np.ndarray:
     """The causal attention matrix ``W[i, t]`` (zero for ``t > i``), float64.
@@ -391,13 +494,60 @@ def summarise_table(rows) -> dict:
     return out
 
 
-def dimension_vs_log_n(n: int, d: int = 64, *, eps: float = 0.5, delta: float = 0.1) -> dict:
-    r"""Where a head dimension ``d`` sits against :math:`\log n` and Theorem 3.1's threshold.
+def attention_structure(kvr, rows, heads, *, k: int = 16, window: int = 64,
+                        stride: int = 4) -> dict:
+    r"""The data of Chapter 10's attention-structure figure.
 
-    Returns ``ln_n``, ``d_over_ln_n``, the Hoeffding dimension
-    :math:`\frac{2}{\varepsilon^2}\ln\frac n\delta` of the space barrier, and
-    ``n_max``, the largest :math:`n` for which ``d`` meets it
-    (:math:`n\le\delta e^{\varepsilon^2 d/2}`).
+    ``rows`` are :func:`head_table` rows (their ``layer`` and ``topk_mass``);
+    ``heads`` a few ``(layer, head)`` whose recency profile is measured with
+    :func:`attention_profile` from position ``min(128, n // 2)`` on.
+
+    Returns
+    -------
+    dict
+        ``layers`` and ``topk_mass`` (one entry per row); ``uniform_topk``,
+        the mean mass ``k`` keys get under uniform attention over the same
+        positions; ``profiles``: one dict per head with ``layer``, ``head``,
+        ``by_distance`` (mean weight at distance ``0..window-1``) and
+        ``sink_mass``; ``k``, ``window`` and ``n``.
+    """
+    if not rows:
+        raise ValueError("rows must be a non-empty list of HeadStats")
+    n = int(np.shape(kvr.Q)[2])
+    k = check_int(k, "k", lo=1)
+    window = check_int(window, "window", lo=1)
+    start = min(128, n // 2)
+    profiles = []
+    for layer, h in heads:
+        Q, K, _ = kvr.head(layer, h)
+        prof = attention_profile(Q, K, k=k, window=window, start=start, stride=stride)
+        profiles.append({"layer": layer, "head": h, "by_distance": prof["by_distance"],
+                         "sink_mass": prof["sink_mass"]})
+    return {"layers": np.array([r.layer for r in rows]),
+            "topk_mass": np.array([r.topk_mass for r in rows]),
+            "uniform_topk": float(np.mean([min(1.0, k / (i + 1)) for i in range(start, n)])),
+            "profiles": profiles, "k": k, "window": window, "n": n}
+
+
+def dimension_vs_log_n(n: int, d: int = 64, *, eps: float = 0.5, delta: float = 0.1,
+                       gamma: float = 0.1) -> dict:
+    r"""Where a head dimension ``d`` sits against :math:`\log n` and the space barrier's conditions.
+
+    The space-barrier theorem of Chapter 3 needs the Hoeffding dimension
+    :math:`d\ge\frac{2}{\kappa^2}\ln\frac n\delta`; its first-moment
+    refinement (also Chapter 3) needs only :math:`\mathbb E\Lambda\le\gamma\delta`
+    at the instance's query scale :math:`C` (``kvtheory.instances.index``).
+
+    Returns
+    -------
+    dict
+        ``ln_n``, ``d_over_ln_n``; ``hoeffding_d`` (real, unrounded) and
+        ``hoeffding_d_int`` (the least integer dimension); ``n_max``, the
+        largest :math:`n` for which ``d`` meets the Hoeffding condition
+        (:math:`n\le\delta e^{\kappa^2 d/2}`); ``first_moment_d``, the
+        least dimension meeting the first-moment condition; ``hoeffding_ok``
+        and ``first_moment_ok`` for this ``d``; ``C``, the hard instance's
+        query scale :math:`\frac{\ln n+\ln(1/\gamma)}{1-\varepsilon}`.
 
     Examples
     --------
@@ -405,14 +555,23 @@ def dimension_vs_log_n(n: int, d: int = 64, *, eps: float = 0.5, delta: float = 
     >>> r = dimension_vs_log_n(1000, 64)
     >>> f"{r['d_over_ln_n']:.2f} {r['hoeffding_d']:.1f} {r['n_max']}"
     '9.26 73.7 298'
+    >>> r["hoeffding_ok"], r["first_moment_d"], r["first_moment_ok"], f"{r['C']:.2f}"
+    (False, 23, True, '18.42')
     """
+    from ..instances.index import default_C, first_moment_d, hoeffding_d
+
     n = check_int(n, "n", lo=2)
     d = check_int(d, "d", lo=1)
     eps = check_real(eps, "eps", lo=0, hi=1, lo_open=True, hi_open=True)
     delta = check_real(delta, "delta", lo=0, hi=1, lo_open=True, hi_open=True)
+    gamma = check_real(gamma, "gamma", lo=0, hi=1, lo_open=True, hi_open=True)
+    d_fm = first_moment_d(n, gamma=gamma, delta=delta, eps=eps)
+    d_h = hoeffding_d(n, eps=eps, delta=delta)
     return {"ln_n": math.log(n), "d_over_ln_n": d / math.log(n),
-            "hoeffding_d": 2 / eps ** 2 * math.log(n / delta),
-            "n_max": int(math.floor(delta * math.exp(eps ** 2 * d / 2)))}
+            "hoeffding_d": 2 / eps ** 2 * math.log(n / delta), "hoeffding_d_int": d_h,
+            "n_max": int(math.floor(delta * math.exp(eps ** 2 * d / 2))),
+            "first_moment_d": d_fm, "hoeffding_ok": d >= d_h, "first_moment_ok": d >= d_fm,
+            "C": default_C(n, gamma=gamma, eps=eps)}
 
 
 def topk_oracle_check(kvr, heads, *, k: int = 16, start: int = 128, stride: int = 4) -> dict:
@@ -467,56 +626,10 @@ def topk_oracle_check(kvr, heads, *, k: int = 16, start: int = 128, stride: int 
 
 
 # ------------------------------------------------- compression on real caches
-#: Methods of :func:`make_method`, with the meaning of their budget argument.
-METHODS = {
-    "sliding window": "W = budget tokens",
-    "sink + window": "4 sink tokens + (budget - 4) recent",
-    "H2O": "budget tokens, half of them recent",
-    "TOVA": "budget tokens",
-    "key norm": "budget tokens with the largest key norm",
-    "reservoir": "uniform sample of budget tokens",
-    "quantized": "bits per entry = round(64 * budget / n), 1..16",
-    "SubGen": "delta = 0.8 R, t = budget // 8 per cluster, s = budget // 2 slots",
-}
-
-
-def make_method(method: str, budget: int, *, n: int, key_radius: float = 1.0,
-                seed=0) -> StreamingAttention:
-    """A fresh compression algorithm from :mod:`kvtheory.algorithms`.
-
-    ``budget`` is a number of tokens of a length-``n`` stream; each method
-    turns it into its own parameter (see :data:`METHODS`), so that at one
-    budget the methods keep roughly ``budget / n`` of the exact cache's bits
-    (SubGen's memory depends on the data and is measured, not set).
-
-    Raises
-    ------
-    ValueError
-        If ``method`` is unknown or ``budget`` is not in ``[8, n]``.
-    """
-    from .. import algorithms as A
-
-    check_choice(method, "method", set(METHODS))
-    n = check_int(n, "n", lo=8)
-    budget = check_int(budget, "budget", lo=8, hi=n)
-    rng = check_rng(seed)
-    if method == "sliding window":
-        return A.SlidingWindow(W=budget)
-    if method == "sink + window":
-        return A.SinkWindow(n_sink=4, W=budget - 4)
-    if method == "H2O":
-        return A.HeavyHitterEviction(budget=budget, recent=budget // 2)
-    if method == "TOVA":
-        return A.TOVAEviction(budget=budget)
-    if method == "key norm":
-        return A.KeyNormEviction(budget=budget)
-    if method == "reservoir":
-        return A.ReservoirSampling(s=budget, seed=rng)
-    if method == "quantized":
-        return A.QuantizedCache(bits=int(min(16, max(1, round(64 * budget / n)))))
-    key_radius = check_real(key_radius, "key_radius", lo=0, lo_open=True)
-    return A.SubGen(delta=0.8 * key_radius, t=max(1, budget // 8), s=max(1, budget // 2),
-                    seed=rng)
+#: The methods of this chapter, as keys of the one registry :data:`kvtheory.bench.METHODS`
+#: (labels in ``METHODS[key].display``, the meaning of a token budget in
+#: ``METHODS[key].tokens_meaning``); built with :func:`kvtheory.bench.make_method`.
+METHOD_KEYS = ("window", "sink", "h2o", "tova", "highnorm", "reservoir", "quant", "subgen")
 
 
 def stream_errors(algorithm: StreamingAttention, Q, K, V, *, start: int = 0,
@@ -561,11 +674,7 @@ def stream_errors(algorithm: StreamingAttention, Q, K, V, *, start: int = 0,
     rows = np.arange(start, n)
     W = _weights_at(Q[start:], K, rows)
     Z = W @ V
-    Zhat = np.empty_like(Z)
-    for i in range(n):
-        z = algorithm.step(Q[i], K[i], V[i])
-        if i >= start:
-            Zhat[i - start] = z
+    Zhat = run_stream(algorithm, Q, K, V)[start:]       # every token stepped
     err = np.linalg.norm(Zhat - Z, axis=1)
     den = float(np.sqrt(np.sum(Z * Z)))
     rel = float(np.sqrt(np.sum(err ** 2)) / den) if den > 0 else float(np.sqrt(np.sum(err ** 2)))
@@ -580,7 +689,7 @@ def stream_errors(algorithm: StreamingAttention, Q, K, V, *, start: int = 0,
             "exact_bits": int(2 * n * K.shape[1] * float_bits(np.float64) + 64)}
 
 
-def compression_sweep(kvr, heads, methods=tuple(METHODS), budgets=(32, 64, 128), *,
+def compression_sweep(kvr, heads, methods=METHOD_KEYS, budgets=(32, 64, 128), *,
                       n: int = 512, start: int = 128, seed=0) -> list[dict]:
     """Run each method at each budget on each ``(layer, head)`` of a RealKV.
 
@@ -596,7 +705,8 @@ def compression_sweep(kvr, heads, methods=tuple(METHODS), budgets=(32, 64, 128),
         R = float(np.max(np.linalg.norm(K, axis=1)))
         for m in methods:
             for b in budgets:
-                alg = make_method(m, b, n=n, key_radius=R, seed=rng)
+                alg = make_method(m, b, n=n, d=K.shape[1], d_v=V.shape[1], key_radius=R,
+                                  seed=rng)
                 rec = stream_errors(alg, Q, K, V, start=start)
                 out.append({"layer": layer, "head": h, "method": m, "budget": b,
                             "rel_err": rec["rel_err"], "s_eps": rec["s_eps"],
@@ -605,7 +715,39 @@ def compression_sweep(kvr, heads, methods=tuple(METHODS), budgets=(32, 64, 128),
     return out
 
 
-def index_sweep(methods=tuple(METHODS), budgets=(32, 64, 128), *, n: int = 512,
+def error_range(records) -> list[dict]:
+    """Spread of the relative error over heads, per method and budget.
+
+    ``records`` from :func:`compression_sweep`. Returns one dict per
+    ``(method, budget)`` in order of first appearance, with ``min``,
+    ``median`` and ``max`` of ``rel_err`` over the heads and ``worst``, the
+    ``(layer, head)`` where the maximum is reached (the first such head on
+    ties).
+
+    Examples
+    --------
+    >>> from kvtheory.experiments.real import error_range
+    >>> recs = [{"layer": 0, "head": h, "method": "m", "budget": 8, "rel_err": e}
+    ...         for h, e in enumerate([0.1, 0.5, 0.2])]
+    >>> r = error_range(recs)[0]
+    >>> r["min"], r["median"], r["max"], r["worst"]
+    (0.1, 0.2, 0.5, (0, 1))
+    """
+    recs = list(records)
+    if not recs:
+        raise ValueError("records must be a non-empty list of compression_sweep records")
+    out = []
+    for m, b in dict.fromkeys((r["method"], r["budget"]) for r in recs):
+        rs = [r for r in recs if r["method"] == m and r["budget"] == b]
+        e = np.array([r["rel_err"] for r in rs], dtype=float)
+        j = int(np.argmax(e))
+        out.append({"method": m, "budget": b, "min": float(e.min()),
+                    "median": float(np.median(e)), "max": float(e.max()),
+                    "worst": (rs[j]["layer"], rs[j]["head"]), "heads": len(rs)})
+    return out
+
+
+def index_sweep(methods=METHOD_KEYS, budgets=(32, 64, 128), *, n: int = 512,
                 d: int = 64, trials: int = 100, seed=0) -> list[dict]:
     r"""The same methods and budgets on Chapter 3's hard instance (INDEX through attention).
 
@@ -628,7 +770,8 @@ def index_sweep(methods=tuple(METHODS), budgets=(32, 64, 128), *, n: int = 512,
         for b in budgets:
             alg_seed = int(rng.integers(0, 2**31))
             res = run_index_protocol(
-                lambda m=m, b=b, s=alg_seed: make_method(m, b, n=n, key_radius=1.0, seed=s),
+                lambda m=m, b=b, s=alg_seed: make_method(m, b, n=n, d=d, key_radius=1.0,
+                                                         seed=s),
                 n, d, trials=trials, seed=int(rng.integers(0, 2**31)))
             out.append({"method": m, "budget": b, "n": n, "success": res.success_rate,
                         "memory_bits": res.memory_bits,
@@ -636,7 +779,40 @@ def index_sweep(methods=tuple(METHODS), budgets=(32, 64, 128), *, n: int = 512,
     return out
 
 
-def exact_reference(kvr, layer: int, head: int, *, n: int = 512) -> dict:
-    """``stream_errors`` of ``ExactCache`` on one head: the zero-error, full-memory point."""
+def head_method_trace(kvr, layer: int, head: int, method: str, budget: int, *, n: int = 384,
+                      seed=0, last: int = 96) -> dict:
+    r"""One head under one method, the data of Chapter 10's widget.
+
+    Streams the first ``n`` tokens of query head ``(layer, head)`` through
+    ``method`` at ``budget`` tokens and through the sliding window at the
+    same budget (:func:`stream_errors`, scored from step ``min(64, n - 1)``).
+
+    Returns
+    -------
+    dict
+        ``weights``: the causal attention weights of the last ``last``
+        queries over all ``n`` keys; ``steps``; ``step_err`` and
+        ``window_err`` (per-step errors of the method and of the window,
+        whose name is ``reference``);
+        ``z_norm``: :math:`\|z_i\|` of the exact output; ``rel_err``,
+        ``window_rel_err``, ``fraction`` (memory over the float64 exact
+        cache); ``layer``, ``head``, ``method``, ``budget``, ``n``.
+    """
+    n = check_int(n, "n", lo=64, hi=kvr.n)
+    budget = check_int(budget, "budget", lo=8, hi=n)
+    last = check_int(last, "last", lo=1, hi=n)
     Q, K, V = kvr.head(layer, head, n=n)
-    return stream_errors(ExactCache(), Q, K, V)
+    R = float(np.max(np.linalg.norm(K, axis=1)))
+    start = min(64, n - 1)
+    d, d_v = K.shape[1], V.shape[1]
+    rec = stream_errors(make_method(method, budget, n=n, d=d, d_v=d_v, key_radius=R, seed=seed),
+                        Q, K, V, start=start)
+    ref = "window"                      # the reference method, at the same budget
+    win = stream_errors(make_method(ref, budget, n=n, d=d, d_v=d_v), Q, K, V, start=start)
+    return {"weights": causal_weights(Q[-last:], K), "steps": np.arange(start, n),
+            "step_err": rec["step_err"], "window_err": win["step_err"],
+            "z_norm": np.linalg.norm(causal_weights(Q[start:], K) @ V, axis=1),
+            "rel_err": rec["rel_err"], "window_rel_err": win["rel_err"],
+            "fraction": rec["memory_bits"] / rec["exact_bits"],
+            "layer": layer, "head": head, "method": method, "reference": ref,
+            "budget": budget, "n": n}

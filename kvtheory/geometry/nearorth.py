@@ -11,7 +11,8 @@ product :math:`\rho=\langle k_a,k_b\rangle` (:math:`a\ne b`) is a mean of
 with probability at most :math:`\delta`. Which maximum matters must be said:
 
 * ``pairs="partners"``: :math:`\max_{t\ne i^*}\rho_t`, the :math:`n-1` partners
-  of one target :math:`i^*`, as in the proof of Theorem 3.1 (:math:`E=n-1`);
+  of one target :math:`i^*`, as in the proof of Chapter 3's space-barrier
+  theorem (:math:`E=n-1`);
 * ``pairs="all"``: :math:`\max_{a<b}\langle k_a,k_b\rangle` over all
   :math:`n(n-1)/2` pairs, as needed when every token must be singled out
   (Chapter 6);

@@ -14,7 +14,8 @@ module measures how many, against the classical bounds:
   Gilbert--Varshamov bound (:func:`gilbert_varshamov_bound`, with the Hamming
   ball volume :func:`hamming_ball_volume`) and at most the Hamming bound;
 * spherical codes with a minimum angle (:func:`spherical_code`);
-* the offline threshold clustering of Lemma 4.6 (:func:`threshold_clustering`),
+* the offline threshold clustering of Chapter 4's threshold-clustering lemma
+  (:func:`threshold_clustering`),
   the rule behind SubGen's clusters.
 
 Every greedy routine is *exactly* the sequential rule ("keep a point iff it is
@@ -302,7 +303,7 @@ def ball_covering_bounds(d: int, rho: float, *, R: float = 1.0) -> tuple[float, 
 
     Returns ``(lower, upper)``. The upper bound also bounds the packing and
     covering numbers of the sphere :math:`S^{d-1}` of radius ``R`` (a subset
-    of the ball). See Lemma 4.5 of Chapter 4.
+    of the ball). See Chapter 4's covering/packing lemma.
 
     Raises
     ------
@@ -587,7 +588,7 @@ class ThresholdClustering:
 
 
 def threshold_clustering(keys, delta: float) -> ThresholdClustering:
-    r"""Greedy threshold clustering (Lemma 4.6), offline.
+    r"""Greedy threshold clustering (Chapter 4's threshold-clustering lemma), offline.
 
     The keys are visited in order. A key opens a new cluster, and becomes its
     centre, iff it is at distance :math:`>\delta` from every centre opened
@@ -596,8 +597,8 @@ def threshold_clustering(keys, delta: float) -> ThresholdClustering:
     algorithm applying the same rule token by token (SubGen, Chapter 5) would
     build, computed here in blocks.
 
-    Guarantees (Lemma 4.6): the centres are pairwise more than ``delta``
-    apart, so for keys in :math:`B_R` there are at most
+    Guarantees (Chapter 4's threshold-clustering lemma): the centres are
+    pairwise more than ``delta`` apart, so for keys in :math:`B_R` there are at most
     :math:`(1+2R/\delta)^d` of them; members of one cluster lie within
     :math:`\delta` of its centre; keys that split into :math:`m_0` groups of
     diameter :math:`\le\delta` open at most :math:`m_0` clusters.

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-__all__ = ["BOOK_RC", "new_figure", "figure_axes", "PALETTE"]
+__all__ = ["BOOK_RC", "BODY_PT", "COLUMN_PX", "DPI", "BookFigure", "min_font_pt",
+           "new_figure", "figure_axes", "PALETTE"]
 
 #: The style of every figure the library makes, as matplotlib rc settings
 #: (documentation of the look; :func:`new_figure` applies it per figure so the
@@ -13,15 +15,74 @@ BOOK_RC = {
     "figure.facecolor": "white",
     "axes.facecolor": "white",
     "savefig.facecolor": "white",
-    "font.size": 10,
-    "legend.fontsize": 8,
+    "font.size": 11,
+    "legend.fontsize": 10.5,
+    "xtick.labelsize": 10.5,
+    "ytick.labelsize": 10.5,
     "axes.grid": True,
     "grid.alpha": 0.3,
 }
 
+#: Resolution of every figure (pixels per inch); the book shows a PNG at its
+#: natural size up to the width of the text column.
+DPI = 100
+
+#: Width of the book's text column in pixels (Jupyter Book's theme in a
+#: 1300 px window); a wider figure is shrunk to it, and its text with it.
+COLUMN_PX = 738
+
+#: Size of the book's body text (14.4 px) in points at :data:`DPI`. No text of
+#: a figure is drawn smaller than this once the figure is shrunk to the column:
+#: :class:`BookFigure` raises smaller labels, ticks and legends at draw time.
+BODY_PT = 10.5
+
 #: Colours used consistently across chapters (colour-blind safe, Okabe-Ito).
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00",
            "#56B4E9", "#000000", "#F0E442"]
+
+
+def min_font_pt(width_in: float, dpi: float = DPI) -> float:
+    """Smallest font size (points) that reads as body text in a figure
+    ``width_in`` inches wide once the page shrinks it to the text column.
+
+    >>> min_font_pt(7.0), round(min_font_pt(14.76), 2)
+    (10.5, 21.0)
+    """
+    return BODY_PT * max(1.0, width_in * dpi / COLUMN_PX)
+
+
+class BookFigure(Figure):
+    """A matplotlib Figure that never draws text below the body-text size.
+
+    Before each draw, the figure's titles, axis labels, tick labels and legend
+    entries smaller than :func:`min_font_pt` for the figure's width are
+    raised to it; the constrained layout then makes room. Plot functions may
+    ask for small text (``fontsize=7``); the reader still gets legible labels
+    in the book, in Jupyter and in saved files. Free text placed inside the
+    axes (``ax.text``, annotations) keeps its size: it is positioned by hand,
+    and enlarging it could push it off the plot.
+    """
+
+    def draw(self, renderer):
+        floor = min_font_pt(self.get_figwidth(), self.dpi) - 1e-9
+        for ax in self.axes:
+            for axis in (ax.xaxis, ax.yaxis):
+                sizes = [t.get_fontsize() for t in axis.get_ticklabels(which="both")]
+                if sizes and min(sizes) < floor:
+                    axis.set_tick_params(which="both", labelsize=floor + 1e-9)
+        texts = [t for t in (self._suptitle, self._supxlabel, self._supylabel) if t]
+        for ax in self.axes:
+            texts += [ax.title, ax._left_title, ax._right_title,
+                      ax.xaxis.label, ax.yaxis.label]
+            legend = ax.get_legend()
+            if legend is not None:
+                texts += list(legend.get_texts()) + [legend.get_title()]
+        for legend in self.legends:
+            texts += list(legend.get_texts()) + [legend.get_title()]
+        for text in texts:
+            if text.get_text() and text.get_fontsize() < floor:
+                text.set_fontsize(floor + 1e-9)
+        return super().draw(renderer)
 
 
 def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 7.0,
@@ -34,7 +95,8 @@ def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 7.0,
     from showing in a notebook).
     """
     fig, axes = plt.subplots(nrows, ncols, figsize=(width, height),
-                             layout="constrained", facecolor="white", dpi=100)
+                             layout="constrained", facecolor="white", dpi=DPI,
+                             FigureClass=BookFigure)
     for ax in ([axes] if nrows * ncols == 1 else axes.ravel()):
         _style_axes(ax)
     return fig, axes
@@ -63,7 +125,7 @@ def _style_axes(ax) -> None:
     ax.grid(True, alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_prop_cycle(color=PALETTE)
-    ax.tick_params(labelsize=9)
-    ax.xaxis.label.set_size(10)
-    ax.yaxis.label.set_size(10)
-    ax.title.set_size(10)
+    ax.tick_params(labelsize=BOOK_RC["xtick.labelsize"])
+    ax.xaxis.label.set_size(BOOK_RC["font.size"])
+    ax.yaxis.label.set_size(BOOK_RC["font.size"])
+    ax.title.set_size(BOOK_RC["font.size"])

@@ -1,33 +1,36 @@
-"""Figures of Chapter 3: decoding against d, coherence against Hoeffding, the barrier plot."""
+"""Figures of Chapter 3: decoding against d, coherence against Hoeffding, the barrier plot.
+
+Drawing only: every number comes from :mod:`kvtheory.experiments.index`.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..communication import H2, index_success_ceiling
-from ._style import PALETTE, new_figure
+from ._style import PALETTE, figure_axes, new_figure
 
 __all__ = ["plot_decode_vs_d", "plot_coherence", "plot_barrier", "plot_budget"]
 
 _MARKERS = ["o", "s", "^", "v", "D", "P", "X", "*"]
 
 
-def plot_decode_vs_d(records):
+def plot_decode_vs_d(records, *, ax=None):
     r"""Decode accuracy of the exact cache against ``d``, one line per ``n``.
 
     ``records`` are outputs of :func:`kvtheory.experiments.index.decode_vs_d`.
     Vertical lines mark, in each line's colour, :math:`\log_2 n` (dotted), the
-    first-moment :math:`d` of Proposition 3.2 (dash-dot) and the Hoeffding
-    :math:`d` of Theorem 3.1 (dashed); the thin step line is the first-moment
-    guarantee :math:`1-\mathbb EM`.
+    first-moment :math:`d` of Chapter 3's first-moment refinement (dash-dot)
+    and the Hoeffding :math:`d` of its space-barrier theorem (dashed); the thin
+    step line is the first-moment guarantee :math:`1-\mathbb E\Lambda`. ``ax``: an
+    optional Axes to draw into. Returns the Figure.
     """
-    fig, ax = new_figure(width=7.0, height=3.6)
+    fig, ax = figure_axes(ax, width=7.0, height=3.6)
     for i, rec in enumerate(records):
         col = PALETTE[i % len(PALETTE)]
         ax.errorbar(rec["ds"], rec["success"], yerr=rec["stderr"], marker=_MARKERS[i], ms=4,
                     color=col, capsize=2, label=f"ExactCache, n = {rec['n']:,}")
         ax.plot(rec["ds"], rec["guarantee"], color=col, lw=0.8, alpha=0.6, ls="-",
-                drawstyle="steps-mid", label=f"guarantee 1 - E M, n = {rec['n']:,}")
+                drawstyle="steps-mid", label=f"guarantee 1 - E Λ, n = {rec['n']:,}")
         ax.axvline(rec["log2n"], color=col, ls=":", lw=1)
         ax.axvline(rec["first_moment_d"], color=col, ls="-.", lw=1)
         ax.axvline(rec["hoeffding_d"], color=col, ls="--", lw=1)
@@ -46,14 +49,15 @@ def plot_decode_vs_d(records):
     return fig
 
 
-def plot_coherence(records, labels=None):
+def plot_coherence(records, labels=None, *, ax=None):
     r"""Measured maximum inner product against the Hoeffding + union-bound level.
 
     ``records`` are outputs of :func:`kvtheory.experiments.index.coherence_vs_d`.
     For each: the mean of the measured maxima (markers), their
     :math:`(1-\delta)`-quantile (open markers) and the predicted level (line).
+    ``ax``: an optional Axes to draw into. Returns the Figure.
     """
-    fig, ax = new_figure(width=7.0, height=3.6)
+    fig, ax = figure_axes(ax, width=7.0, height=3.6)
     for i, rec in enumerate(records):
         col = PALETTE[i % len(PALETTE)]
         side = "|rho|" if rec["two_sided"] else "rho"
@@ -73,16 +77,21 @@ def plot_coherence(records, labels=None):
     return fig
 
 
-def plot_barrier(records, n: int, d: int):
+def plot_barrier(records, ceiling, *, ax=None):
     r"""The barrier plot: success against ``memory_bits / (n d)`` for every cache.
 
-    ``records`` come from :func:`kvtheory.experiments.index.run_barrier`. The
-    black curve is the ceiling :math:`1-H_2^{-1}(\max(0,1-S/nd))`; error bars
-    are :math:`\pm2` standard errors.
+    ``records`` come from :func:`kvtheory.experiments.index.run_barrier` and
+    ``ceiling`` from :func:`kvtheory.experiments.index.barrier_ceiling` (same
+    ``n`` and ``d``). The black curve is the ceiling
+    :math:`1-H_2^{-1}(\max(0,1-S/nd))` (``ax.lines[0]``); error bars are
+    :math:`\pm2` standard errors; the cross is the space-barrier theorem's
+    point. ``ax``: an optional Axes to draw into. Returns the Figure.
     """
-    fig, ax = new_figure(width=7.4, height=4.2)
-    x = np.logspace(-2, np.log10(300), 400)
-    ax.plot(x, index_success_ceiling(x * n * d, n * d), color="black", lw=1.5,
+    if not isinstance(ceiling, dict) or "ceiling" not in ceiling:
+        raise TypeError("ceiling must be the dict of experiments.index.barrier_ceiling()")
+    n, d = ceiling["n"], ceiling["d"]
+    fig, ax = figure_axes(ax, width=7.4, height=4.2)
+    ax.plot(ceiling["bits_per_nd"], ceiling["ceiling"], color="black", lw=1.5,
             label=r"ceiling $1-H_2^{-1}(\max(0,1-S/nd))$")
     ax.axvline(1.0, color="grey", ls=":", lw=1)
     ax.text(1.05, 0.47, "S = nd", color="grey", fontsize=7)
@@ -98,9 +107,9 @@ def plot_barrier(records, n: int, d: int):
         ax.errorbar(xs, ys, yerr=es, lw=0, elinewidth=1, capsize=2,
                     marker="*" if big else _MARKERS[i % len(_MARKERS)], ms=13 if big else 6,
                     mec="black" if big else col, color=col, label=fam, zorder=3)
-    x_thm = 1.0 - float(H2(0.2))
-    ax.plot([x_thm], [0.8], marker="x", color="black", ms=7, lw=0, zorder=4,
-            label=r"theorem: $0.278\,nd$ bits for error $0.2$")
+    x_thm, y_thm = ceiling["theorem_bits_per_nd"], ceiling["theorem_success"]
+    ax.plot([x_thm], [y_thm], marker="x", color="black", ms=7, lw=0, zorder=4,
+            label=rf"theorem: ${x_thm:.3f}\,nd$ bits for error ${1 - y_thm:.1f}$")
     ax.set_xscale("log")
     ax.set_xlim(0.05, 300)
     ax.set_ylim(0.43, 1.04)
@@ -111,12 +120,18 @@ def plot_barrier(records, n: int, d: int):
     return fig
 
 
-def plot_budget(result):
+def plot_budget(result, *, axes=None):
     """Widget figure: the caches at one budget (left) and exact-attention weights (right).
 
     ``result`` comes from :func:`kvtheory.experiments.index.barrier_at_budget`.
+    ``axes``: an optional pair of Axes to draw into. Returns the Figure.
     """
-    fig, (ax, ax2) = new_figure(ncols=2, width=8.0, height=3.4)
+    if axes is None:
+        fig, (ax, ax2) = new_figure(ncols=2, width=8.0, height=3.4)
+    else:
+        ax, ax2 = axes
+        fig, ax = figure_axes(ax)
+        _, ax2 = figure_axes(ax2)
     recs = result["records"]
     pos = np.arange(len(recs))
     ax.bar(pos, [r["success"] for r in recs], yerr=[2 * r["stderr"] for r in recs],
@@ -129,12 +144,13 @@ def plot_budget(result):
     ax.set_title(f"budget {result['budget']:.2f} nd, n = {result['n']}, d = {result['d']}, "
                  f"C = {result['C']:.1f}")
     ax.legend(fontsize=7, loc="lower left")
-    w = result["weights"]
-    ax2.hist(w, bins=np.linspace(0, 1, 41), color=PALETTE[0])
-    ax2.axvline(1 / 1.1, color="black", ls="--", lw=1, label=r"$1/(1+\gamma)$, $\gamma=0.1$")
+    gamma = result["gamma"]
+    ax2.hist(result["weights"], bins=np.linspace(0, 1, 41), color=PALETTE[0])
+    ax2.axvline(1 / (1 + gamma), color="black", ls="--", lw=1,
+                label=rf"$1/(1+\gamma)$, $\gamma={gamma:g}$")
     ax2.axvline(0.5, color="grey", ls=":", lw=1, label=r"$\tau=1/2$")
     ax2.set_xlabel(r"exact weight $w_{i^*}$ on Bob's token")
     ax2.set_ylabel("targets")
-    ax2.set_title(f"{np.mean(w >= 1 / 1.1):.0%} of targets have $w\\geq 1/(1+\\gamma)$")
+    ax2.set_title(f"{result['share_above']:.0%} of targets have $w\\geq 1/(1+\\gamma)$")
     ax2.legend(fontsize=7)
     return fig

@@ -4,32 +4,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..communication import H2, index_success_ceiling
-from ._style import PALETTE, new_figure
+from ._style import PALETTE, figure_axes, new_figure
 
 __all__ = ["plot_sign_codes", "plot_flattening", "plot_query_norm_budget"]
 
 _MARKERS = ["o", "s", "^", "v", "D", "P", "X", "*"]
 
 
-def plot_sign_codes(table):
+def plot_sign_codes(table, *, ax=None):
     r"""Greedy sign-code sizes against ``d`` (log scale) with the classical bounds.
 
     ``table`` comes from :func:`kvtheory.experiments.lowdim.sign_code_table`:
     measured sizes (markers), the Gilbert--Varshamov guarantee and the Hamming
-    bound (steps, they jump with :math:`D=\lceil d(1-\varepsilon)/2\rceil`),
-    the Euclidean volume bound of Lemma 4.5, the smooth GV rate, and the
-    least-squares line through :math:`\ln(\text{size})`.
+    bound (steps, they jump with :math:`D=\lceil d(1-\kappa)/2\rceil`),
+    the Euclidean volume bound of Chapter 4's covering/packing lemma, the smooth GV rate, and the
+    least-squares line through :math:`\ln(\text{size})`. Draws into ``ax``
+    if given; returns the Figure.
     """
-    fig, ax = new_figure(width=7.0, height=3.8)
+    fig, ax = figure_axes(ax, width=7.0, height=3.8)
     d = table["d"]
     ax.plot(d, table["volume"], color=PALETTE[3], ls=":", lw=1.2,
-            label=r"volume bound $(1+\sqrt{2/\mu})^d$ (Lemma 4.5)")
+            label=r"volume bound $(1+\sqrt{2/\mu})^d$ (Chapter 4's covering/packing lemma)")
     ax.plot(d, table["hamming"], color=PALETTE[1], ls="--", lw=1.2, drawstyle="steps-mid",
             label="Hamming bound (no code is larger)")
     ax.plot(d, table["size"], color=PALETTE[0], marker="o", ms=5, lw=1,
             label="greedy sign code (measured)")
-    ax.plot(d, np.exp(table["intercept"] + table["slope"] * d), color=PALETTE[0], lw=0.8,
+    ax.plot(d, table["fit"], color=PALETTE[0], lw=0.8,
             alpha=0.6, label=f"fit: size ~ exp({table['slope']:.3f} d)")
     ax.plot(d, table["gv"], color=PALETTE[2], ls="--", lw=1.2, drawstyle="steps-mid",
             label=r"Gilbert-Varshamov $\lceil 2^d/V(d,D-1)\rceil$ (guaranteed)")
@@ -44,7 +44,7 @@ def plot_sign_codes(table):
     return fig
 
 
-def plot_flattening(rows, lossy=None):
+def plot_flattening(rows, lossy=None, *, axes=None):
     r"""Left: the required bits against ``n``, one line per ``d``; right: lossy caches.
 
     ``rows`` come from :func:`kvtheory.experiments.lowdim.flattening`: solid
@@ -54,10 +54,21 @@ def plot_flattening(rows, lossy=None):
     where the exact cache decoded every query. ``lossy`` (optional) comes
     from :func:`kvtheory.experiments.lowdim.lossy_on_code`: success against
     ``memory_bits / (d n')`` with the INDEX ceiling and the line
-    :math:`1-H_2(p)`.
+    :math:`1-H_2(p)`. ``axes`` (optional): one Axes, or two when ``lossy``
+    is given, to draw into; returns the Figure.
     """
     ncols = 1 if lossy is None else 2
-    fig, axes = new_figure(ncols=ncols, width=7.0 if ncols == 1 else 10.0, height=3.8)
+    if axes is None:
+        fig, axes = new_figure(ncols=ncols, width=7.0 if ncols == 1 else 10.0, height=3.8)
+    else:
+        axes = np.atleast_1d(np.asarray(axes, dtype=object)).ravel()
+        if axes.size != ncols:
+            raise ValueError(f"axes must hold {ncols} Axes, got {axes.size}")
+        fig = figure_axes(axes[0])[0]
+        for a in axes[1:]:
+            figure_axes(a)
+        if ncols == 1:
+            axes = axes[0]
     ax = axes if ncols == 1 else axes[0]
     ds = list(dict.fromkeys(r["d"] for r in rows))
     for i, d in enumerate(ds):
@@ -80,12 +91,13 @@ def plot_flattening(rows, lossy=None):
     if lossy is not None:
         ax2 = axes[1]
         N = lossy["info_bits"]
-        x = np.logspace(-1.5, 2.3, 300)
-        ax2.plot(x, index_success_ceiling(x * N, N), color="black", lw=1.2,
+        cc = lossy["ceiling_curve"]
+        ax2.plot(cc["memory_fraction"], cc["success"], color="black", lw=1.2,
                  label=r"INDEX ceiling $1-H_2^{-1}(1-S/dn')$")
-        ax2.axvline(1.0 - H2(lossy["p"]), color="grey", ls="--", lw=1)
+        ax2.axvline(lossy["required_fraction"], color="grey", ls="--", lw=1)
         ax2.axhline(1.0 - lossy["p"], color="grey", ls=":", lw=1)
-        ax2.text(1.0 - H2(lossy["p"]), 0.46, f" 1-H2({lossy['p']:g})", color="grey", fontsize=7)
+        ax2.text(lossy["required_fraction"], 0.46, f" 1-H2({lossy['p']:g})", color="grey",
+                 fontsize=7)
         for i, row in enumerate(lossy["rows"]):
             ax2.errorbar(row["memory_bits"] / N, row["success"], yerr=2 * row["stderr"],
                          marker=_MARKERS[i % len(_MARKERS)], ms=6, lw=0, elinewidth=1, capsize=2,
@@ -99,22 +111,22 @@ def plot_flattening(rows, lossy=None):
     return fig
 
 
-def plot_query_norm_budget(curve):
+def plot_query_norm_budget(curve, *, ax=None):
     r"""The bound under a query-norm budget, against the stream length (the widget's figure).
 
     ``curve`` comes from :func:`kvtheory.experiments.lowdim.budget_curve`:
     bits the best code within the budget forces (solid), the ceiling of any
-    code-based instance (dashed, Proposition 4.3), and the bits an unlimited
+    code-based instance (dashed, Chapter 4's query-norm proposition), and the bits an unlimited
     code would force (dotted). The title reports the instance run at the
-    largest ``n``.
+    largest ``n``. Draws into ``ax`` if given; returns the Figure.
     """
-    fig, ax = new_figure(width=7.0, height=3.6)
+    fig, ax = figure_axes(ax, width=7.0, height=3.6)
     m = curve["m"]
     floor = 1.0
     ax.plot(m, np.maximum(curve["bits_unlimited"], floor), color=PALETTE[6], ls=":", lw=1,
             label="unlimited code: (1-H2(p)) d (n-1)")
     ax.plot(m, np.maximum(curve["bits_ceiling"], floor), color=PALETTE[1], ls="--", lw=1.2,
-            label="ceiling of any code within the budget (Prop. 4.3)")
+            label="ceiling of any code within the budget (Chapter 4's query-norm proposition)")
     ax.plot(m, np.maximum(curve["bits_achieved"], floor), color=PALETTE[0], lw=2,
             label="achieved: best code within the budget")
     ax.set_xscale("log", base=2)

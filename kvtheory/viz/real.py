@@ -1,13 +1,16 @@
-"""Figures of Chapter 10: real KV caches against the hard instances."""
+"""Figures of Chapter 10: real KV caches against the hard instances.
+
+Every function only plots: it takes the records computed by
+:mod:`kvtheory.experiments.real` and returns the Figure. Two-panel figures
+accept ``axes=None`` (a pair of the reader's own Axes), one-panel figures
+``ax=None``.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_int
-from ..experiments import real as E
-from ..instances.index import sign_keys
-from ._style import PALETTE, new_figure
+from ._style import PALETTE, figure_axes, new_figure
 
 __all__ = [
     "plot_key_spectra",
@@ -18,37 +21,72 @@ __all__ = [
 ]
 
 
-def plot_key_spectra(kvr, *, seed=0):
+def _pair(axes, width: float, height: float):
+    """``(fig, (a, b))``: a new two-panel figure, or the reader's two Axes."""
+    if axes is None:
+        fig, (a, b) = new_figure(2, width=width, height=height)
+        return fig, (a, b)
+    got = list(np.atleast_1d(np.asarray(axes, dtype=object)).ravel())
+    if len(got) != 2:
+        raise ValueError(f"axes must hold 2 Axes, got {len(got)}")
+    a, b = (figure_axes(x)[1] for x in got)
+    return a.figure, (a, b)
+
+
+def _label(method: str) -> str:
+    """The display label of a registry key (:data:`kvtheory.bench.METHODS`), else the key."""
+    from ..bench import METHODS
+
+    spec = METHODS.get(method)
+    return spec.display if spec is not None else str(method)
+
+
+def _need(data, keys, what: str) -> None:
+    if not isinstance(data, dict):
+        raise TypeError(f"{what} must be the dict returned by "
+                        f"kvtheory.experiments.real.{what}, got {type(data).__name__}")
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise ValueError(f"{what} lacks the keys {missing}")
+
+
+def plot_key_spectra(spectra, *, axes=None):
     """Singular-value decay of the (centred) keys of every key/value head.
 
-    Left: :math:`\\sigma_i/\\sigma_1` per head (grey), their median (blue),
-    and the same for random sign keys of the hard instance (orange), which
-    have a flat spectrum. Right: cumulative energy against the number of
-    directions, with 90% and :math:`\\log_2 n` marked.
+    Parameters
+    ----------
+    spectra : dict
+        From :func:`kvtheory.experiments.real.key_spectra`.
+    axes : pair of matplotlib Axes, optional
+        Draw into these (left, right) instead of a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Left: :math:`\\sigma_i/\\sigma_1` per head (grey), their median (blue),
+        and the same for random sign keys of the hard instance (orange),
+        which have a flat spectrum. Right: cumulative energy against the
+        number of directions, with 90% and :math:`\\log_2 n` marked.
     """
-    L, Hkv, n, d = kvr.K.shape
-    fig, (a, b) = new_figure(2, width=8.0, height=3.4)
+    _need(spectra, ("ratios", "energy", "sign_ratios", "sign_energy", "n", "d", "heads"),
+          "key_spectra")
+    n, d = spectra["n"], spectra["d"]
+    fig, (a, b) = _pair(axes, 8.0, 3.4)
     idx = np.arange(1, d + 1)
-    curves, cums = [], []
-    for layer in range(L):
-        for g in range(Hkv):
-            s = E.singular_values(kvr.K[layer, g].astype(np.float64))
-            curves.append(s / s[0])
-            cums.append(np.cumsum(s ** 2) / np.sum(s ** 2))
-    for c, e in zip(curves, cums, strict=True):
+    for c, e in zip(spectra["ratios"], spectra["energy"], strict=True):
         a.semilogy(idx, c, color="0.75", lw=0.6)
         b.plot(idx, e, color="0.75", lw=0.6)
-    a.semilogy(idx, np.median(curves, axis=0), color=PALETTE[0], lw=2, label="real keys, median")
-    b.plot(idx, np.median(cums, axis=0), color=PALETTE[0], lw=2, label="real keys, median")
-    s = E.singular_values(sign_keys(n, d, seed=seed))
-    a.semilogy(idx, s / s[0], color=PALETTE[1], lw=2, label="sign keys (Ch. 3)")
-    b.plot(idx, np.cumsum(s ** 2) / np.sum(s ** 2), color=PALETTE[1], lw=2,
-           label="sign keys (Ch. 3)")
+    a.semilogy(idx, np.median(spectra["ratios"], axis=0), color=PALETTE[0], lw=2,
+               label="real keys, median")
+    b.plot(idx, np.median(spectra["energy"], axis=0), color=PALETTE[0], lw=2,
+           label="real keys, median")
+    a.semilogy(idx, spectra["sign_ratios"], color=PALETTE[1], lw=2, label="sign keys (Ch. 3)")
+    b.plot(idx, spectra["sign_energy"], color=PALETTE[1], lw=2, label="sign keys (Ch. 3)")
     b.axhline(0.9, color="k", lw=0.8, ls=":")
     b.axvline(np.log2(n), color=PALETTE[2], lw=1, ls="--", label=f"log2 n = {np.log2(n):.0f}")
     a.set_xlabel("index i")
     a.set_ylabel("sigma_i / sigma_1")
-    a.set_title(f"Key spectra, {L * Hkv} heads, n = {n}")
+    a.set_title(f"Key spectra, {spectra['heads']} heads, n = {n}")
     b.set_xlabel("directions r")
     b.set_ylabel("fraction of energy")
     b.set_title("Cumulative energy")
@@ -57,77 +95,82 @@ def plot_key_spectra(kvr, *, seed=0):
     return fig
 
 
-def plot_clusters_vs_delta(kvr, heads, deltas=(0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0), *,
-                           seed=0):
+def plot_clusters_vs_delta(clusters, *, ax=None):
     """Threshold-clustering counts against the relative radius ``delta``.
 
-    Real key heads (``heads``: list of ``(layer, kv_head)``) after dividing
-    by their largest norm, random sign keys of the hard instance, and the
-    volume bound :math:`(1+2/\\delta)^{d}` with ``d`` the head dimension
-    and with ``d`` the median effective rank (both clipped by ``n``).
+    Parameters
+    ----------
+    clusters : dict
+        From :func:`kvtheory.experiments.real.clusters_vs_delta`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Real key heads after dividing by their largest norm, random sign
+        keys of the hard instance, the line ``n`` (every key its own
+        cluster), and the volume bound :math:`(1+2/\\delta)^{d}` (with ``d``
+        the head dimension and the median effective rank) stated in text,
+        since it is far off the chart.
     """
-    deltas = np.asarray(deltas, dtype=float)
-    if deltas.ndim != 1 or deltas.size < 2 or np.any(deltas <= 0):
-        raise ValueError("deltas must be at least two positive numbers")
-    L, Hkv, n, d = kvr.K.shape
-    fig, ax = new_figure(width=7.0, height=3.6)
-    ranks = []
-    for i, (layer, g) in enumerate(heads):
-        layer = check_int(layer, "layer", lo=0, hi=L - 1)
-        g = check_int(g, "kv_head", lo=0, hi=Hkv - 1)
-        K = kvr.K[layer, g].astype(np.float64)
-        ranks.append(E.effective_rank(K))
-        counts = [E.cluster_count(K, dl) for dl in deltas]
+    _need(clusters, ("deltas", "heads", "counts", "sign_counts", "n", "d", "rank",
+                     "log10_volume_d", "log10_volume_r"), "clusters_vs_delta")
+    deltas, n, d = clusters["deltas"], clusters["n"], clusters["d"]
+    fig, ax = figure_axes(ax, width=7.0, height=3.6)
+    for i, ((layer, g), counts) in enumerate(zip(clusters["heads"], clusters["counts"],
+                                                 strict=True)):
         ax.semilogy(deltas, counts, "o-", ms=3, color=PALETTE[i % 4 + 2] if i else PALETTE[0],
                     label=f"real keys, layer {layer} kv-head {g}")
-    sk = sign_keys(n, d, seed=seed)
-    ax.semilogy(deltas, [E.cluster_count(sk, dl) for dl in deltas], "s-", ms=3,
-                color=PALETTE[1], label="sign keys (Ch. 3)")
-    r = int(np.median(ranks))
-    lo_d = float(d * np.log10(1 + 2 / deltas.max()))
-    lo_r = float(r * np.log10(1 + 2 / deltas.max()))
+    ax.semilogy(deltas, clusters["sign_counts"], "s-", ms=3, color=PALETTE[1],
+                label="sign keys (Ch. 3)")
     ax.axhline(n, color="0.4", lw=0.8, ls="--")
     ax.text(deltas[0], n * 1.15, f"n = {n} (every key its own cluster)", fontsize=8, color="0.3")
-    ax.text(deltas[0], 1.3, f"volume bound (1 + 2/delta)^d >= 10^{lo_d:.0f} at d = {d}, "
-            f">= 10^{lo_r:.0f} at d = r = {r} (median effective rank): off the chart",
-            fontsize=7, color="0.2")
+    ax.text(deltas[0], 1.3, f"volume bound (1 + 2/Δ)^d >= 10^{clusters['log10_volume_d']:.0f}"
+            f" at d = {d},\n>= 10^{clusters['log10_volume_r']:.0f} at d = r = {clusters['rank']}"
+            " (median effective rank): off the chart", fontsize=7, color="0.2")
     ax.set_ylim(1, 2.5 * n)
-    ax.set_xlabel("delta (relative to the largest key norm)")
+    ax.set_xlabel("radius Δ (relative to the largest key norm)")
     ax.set_ylabel("clusters opened")
     ax.set_title("SubGen's clustering rule on real keys")
     ax.legend(fontsize=7, loc="upper right")
     return fig
 
 
-def plot_attention_structure(kvr, rows, heads, *, k: int = 16, window: int = 64):
+def plot_attention_structure(structure, *, axes=None):
     """Sparsity and recency of real attention.
 
-    Left: the top-``k`` mass of every query head (from :func:`head_table`
-    rows) against its layer, with the mass ``k`` keys would get under
-    uniform attention. Right: mean attention weight against the distance
-    ``i - t`` for a few ``heads`` (``(layer, head)``), with each head's
-    sink mass as a marker at distance "sink".
+    Parameters
+    ----------
+    structure : dict
+        From :func:`kvtheory.experiments.real.attention_structure`.
+    axes : pair of matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Left: the top-``k`` mass of every query head against its layer,
+        with the mass ``k`` keys would get under uniform attention. Right:
+        mean attention weight against the distance ``i - t`` for a few
+        heads, with each head's sink mass as a dot at the right.
     """
-    L, H, n, d = kvr.Q.shape
-    fig, (a, b) = new_figure(2, width=8.0, height=3.4)
-    layers = np.array([r.layer for r in rows])
-    top = np.array([r.topk_mass for r in rows])
-    a.scatter(layers, top, s=8, color=PALETTE[0], alpha=0.6, label=f"top-{k} mass, each head")
-    start = min(128, n // 2)
-    mean_uniform = float(np.mean([min(1.0, k / (i + 1)) for i in range(start, n)]))
-    a.axhline(mean_uniform, color=PALETTE[1], ls="--", lw=1,
-              label=f"uniform attention ({mean_uniform:.3f})")
+    _need(structure, ("layers", "topk_mass", "uniform_topk", "profiles", "k", "window", "n"),
+          "attention_structure")
+    k, window, n = structure["k"], structure["window"], structure["n"]
+    fig, (a, b) = _pair(axes, 8.0, 3.4)
+    a.scatter(structure["layers"], structure["topk_mass"], s=8, color=PALETTE[0], alpha=0.6,
+              label=f"top-{k} mass, each head")
+    u = structure["uniform_topk"]
+    a.axhline(u, color=PALETTE[1], ls="--", lw=1, label=f"uniform attention ({u:.3f})")
     a.set_ylim(0, 1.02)
     a.set_xlabel("layer")
     a.set_ylabel(f"mass on the {k} heaviest keys")
     a.set_title("Attention is concentrated")
     a.legend(loc="lower right")
     dist = np.arange(window)
-    for i, (layer, h) in enumerate(heads):
-        Q, K, _ = kvr.head(layer, h)
-        prof = E.attention_profile(Q, K, k=k, window=window, start=start, stride=4)
+    for i, prof in enumerate(structure["profiles"]):
         line, = b.semilogy(dist + 1, np.maximum(prof["by_distance"], 1e-6), lw=1.2,
-                           color=PALETTE[i % len(PALETTE)], label=f"layer {layer}, head {h}")
+                           color=PALETTE[i % len(PALETTE)],
+                           label=f"layer {prof['layer']}, head {prof['head']}")
         b.plot([window * 1.5], [max(prof["sink_mass"], 1e-6)], "o", color=line.get_color())
     b.set_xscale("log")
     b.axhline(1 / n, color="0.4", lw=0.8, ls=":")
@@ -138,19 +181,28 @@ def plot_attention_structure(kvr, rows, heads, *, k: int = 16, window: int = 64)
     return fig
 
 
-def plot_compression(real_records, index_records):
+def plot_compression(real_records, index_records, *, axes=None):
     """Error against memory on real heads (left), success on INDEX (right).
 
-    ``real_records`` from :func:`kvtheory.experiments.real.compression_sweep`
-    (median ``rel_err`` over heads per method and budget, log scale, clipped
-    at 10); ``index_records`` from
-    :func:`kvtheory.experiments.real.index_sweep`, with the line
-    :math:`\\frac12+\\frac{B}{2n}` of a cache that keeps ``B`` of ``n``
-    tokens and knows nothing about the rest.
+    Parameters
+    ----------
+    real_records : list of dict
+        From :func:`kvtheory.experiments.real.compression_sweep`; the left
+        panel shows the median ``rel_err`` and ``fraction`` over heads per
+        method and budget (log scale, clipped at 10).
+    index_records : list of dict
+        From :func:`kvtheory.experiments.real.index_sweep`; the right panel
+        adds the line :math:`\\frac12+\\frac{B}{2n}` of a cache that keeps
+        ``B`` of ``n`` tokens and knows nothing about the rest.
+    axes : pair of matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     if not real_records or not index_records:
         raise ValueError("real_records and index_records must be non-empty")
-    fig, (a, b) = new_figure(2, width=9.0, height=3.8)
+    fig, (a, b) = _pair(axes, 9.0, 3.8)
     methods = list(dict.fromkeys(r["method"] for r in real_records))
     markers = "os^vDP*Xh"
     for i, m in enumerate(methods):
@@ -159,10 +211,10 @@ def plot_compression(real_records, index_records):
         x = [np.median([r["fraction"] for r in rs if r["budget"] == bb]) for bb in budgets]
         y = [np.median([r["rel_err"] for r in rs if r["budget"] == bb]) for bb in budgets]
         a.loglog(x, np.clip(y, 1e-4, 10), marker=markers[i % 9], ms=4,
-                 color=PALETTE[i % len(PALETTE)], label=m)
+                 color=PALETTE[i % len(PALETTE)], label=_label(m))
         ri = sorted((r for r in index_records if r["method"] == m), key=lambda r: r["budget"])
         b.semilogx([r["fraction"] for r in ri], [r["success"] for r in ri], marker=markers[i % 9],
-                   ms=4, color=PALETTE[i % len(PALETTE)], label=m)
+                   ms=4, color=PALETTE[i % len(PALETTE)], label=_label(m))
     a.axhline(1.0, color="0.4", lw=0.8, ls=":")
     a.set_xlabel("memory_bits / exact cache (float64)")
     a.set_ylabel("relative error of head outputs")
@@ -180,43 +232,45 @@ def plot_compression(real_records, index_records):
     return fig
 
 
-def plot_head_method(kvr, layer: int, head: int, method: str, budget: int, *, n: int = 384,
-                     seed=0):
+def plot_head_method(trace, *, axes=None):
     """One head under one method: attention pattern (left), error over time (right).
 
-    Left: the causal attention weights of the last 96 queries over all keys
-    (log colour). Right: the per-step error :math:`\\|\\hat z_i-z_i\\|_2`
-    of ``method`` at ``budget`` tokens, next to the sliding window at the
-    same budget, and the norm of the exact output for scale.
+    Parameters
+    ----------
+    trace : dict
+        From :func:`kvtheory.experiments.real.head_method_trace`.
+    axes : pair of matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Left: the causal attention weights of the last queries over all
+        keys (log colour). Right: the per-step error
+        :math:`\\|\\hat z_i-z_i\\|_2` of the method, next to the sliding
+        window at the same budget, and the norm of the exact output for scale.
     """
-    n = check_int(n, "n", lo=64, hi=kvr.n)
-    budget = check_int(budget, "budget", lo=8, hi=n)
-    Q, K, V = kvr.head(layer, head, n=n)
-    R = float(np.max(np.linalg.norm(K, axis=1)))
-    W = E.causal_weights(Q[-96:], K)
-    fig, (a, b) = new_figure(2, width=9.0, height=3.6)
+    _need(trace, ("weights", "steps", "step_err", "window_err", "z_norm", "rel_err",
+                  "window_rel_err", "fraction", "layer", "head", "method", "reference",
+                  "budget", "n"),
+          "head_method_trace")
+    n, W = trace["n"], trace["weights"]
+    fig, (a, b) = _pair(axes, 9.0, 3.6)
     a.imshow(np.log10(np.maximum(W, 1e-6)), aspect="auto", cmap="viridis", vmin=-6, vmax=0,
-             extent=(0, n, n, n - 96), interpolation="nearest")
+             extent=(0, n, n, n - W.shape[0]), interpolation="nearest")
     a.set_xlabel("key position t")
     a.set_ylabel("query position i")
-    a.set_title(f"layer {layer}, head {head}: log10 weights")
+    a.set_title(f"layer {trace['layer']}, head {trace['head']}: log10 weights")
     a.grid(False)
-    start = min(64, n - 1)
-    rec = E.stream_errors(E.make_method(method, budget, n=n, key_radius=R, seed=seed), Q, K, V,
-                          start=start)
-    win = E.stream_errors(E.make_method("sliding window", budget, n=n), Q, K, V, start=start)
-    steps = np.arange(start, n)
-    Z = E.causal_weights(Q[start:], K) @ V
-    b.semilogy(steps, np.maximum(rec["step_err"], 1e-8), lw=1, color=PALETTE[0],
-               label=f"{method}: rel. error {rec['rel_err']:.3f}, "
-                     f"{rec['memory_bits'] / rec['exact_bits']:.3f} of exact bits")
-    if method != "sliding window":
-        b.semilogy(steps, np.maximum(win["step_err"], 1e-8), lw=1, color=PALETTE[1],
-                   label=f"sliding window: rel. error {win['rel_err']:.3f}")
-    b.semilogy(steps, np.linalg.norm(Z, axis=1), lw=1, color="0.5", ls=":",
-               label="||z_i|| (exact output)")
+    steps, method = trace["steps"], trace["method"]
+    b.semilogy(steps, np.maximum(trace["step_err"], 1e-8), lw=1, color=PALETTE[0],
+               label=f"{_label(method)}: rel. error {trace['rel_err']:.3f}, "
+                     f"{trace['fraction']:.3f} of exact bits")
+    if method != trace["reference"]:
+        b.semilogy(steps, np.maximum(trace["window_err"], 1e-8), lw=1, color=PALETTE[1],
+                   label=f"{_label(trace['reference'])}: rel. error {trace['window_rel_err']:.3f}")
+    b.semilogy(steps, trace["z_norm"], lw=1, color="0.5", ls=":", label="||z_i|| (exact output)")
     b.set_xlabel("step i")
     b.set_ylabel("||z_hat_i - z_i||")
-    b.set_title(f"budget {budget} of {n} tokens")
+    b.set_title(f"budget {trace['budget']} of {n} tokens")
     b.legend(fontsize=7, loc="lower right")
     return fig

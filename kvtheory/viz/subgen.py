@@ -1,21 +1,35 @@
-"""Figures of Chapter 5: SubGen's clusters, error rates, memory and the hard instance."""
+"""Figures of Chapter 5: SubGen's clusters, error rates, memory and the hard instance.
+
+Plots only plot: every function takes records computed by
+:mod:`kvtheory.experiments.subgen`, draws into the given ``ax``/``axes`` (or a
+new figure in the book's style) and returns the Figure.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.ticker import NullFormatter, ScalarFormatter
+from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 
-from .._validate import check_int, check_real, check_rng
-from ..algorithms.subgen import SubGen
-from ..attention import softmax
-from ..stream import ExactCache
-from ._style import PALETTE, new_figure
+from ._style import PALETTE, figure_axes, new_figure
 
 __all__ = ["plot_cluster_counts", "plot_error_rates", "plot_memory_vs_n",
            "plot_index_instance", "plot_subgen_overview"]
 
 
-def plot_cluster_counts(curves):
+def _two_axes(axes, width=9.0, height=3.6):
+    """``(fig, (ax1, ax2))``: a new two-panel figure, or the two Axes given."""
+    if axes is None:
+        fig, pair = new_figure(2, width=width, height=height)
+        return fig, tuple(pair)
+    pair = tuple(np.asarray(axes, dtype=object).ravel())
+    if len(pair) != 2:
+        raise ValueError(f"axes must hold 2 Axes, got {len(pair)}")
+    fig = figure_axes(pair[0])[0]
+    figure_axes(pair[1])
+    return fig, pair
+
+
+def plot_cluster_counts(curves, *, axes=None):
     r"""Cluster count against ``n`` (left) and final count against ``d`` (right).
 
     Parameters
@@ -24,10 +38,12 @@ def plot_cluster_counts(curves):
         Outputs of :func:`kvtheory.experiments.subgen.cluster_count_curves`;
         the first one is drawn against ``n``, all are drawn against ``d``
         with their bounds :math:`(1+2/\delta)^d` dashed.
+    axes : pair of matplotlib Axes, optional
+        Where to draw; default a new figure.
     """
     if isinstance(curves, dict):
         curves = [curves]
-    fig, (ax1, ax2) = new_figure(2, width=9.0, height=3.6)
+    fig, (ax1, ax2) = _two_axes(axes)
     first = curves[0]
     for i, (d, counts) in enumerate(first["counts"].items()):
         ax1.plot(first["n"], counts, color=PALETTE[i % len(PALETTE)], label=f"d = {d}")
@@ -35,15 +51,15 @@ def plot_cluster_counts(curves):
     ax1.set_yscale("log")
     ax1.set_xlabel("keys n")
     ax1.set_ylabel("clusters m")
-    ax1.set_title(f"uniform keys on the sphere, δ = {first['delta']:.3g}")
+    ax1.set_title(f"uniform keys on the sphere, Δ = {first['delta']:.3g}")
     ax1.legend(ncols=2)
     for i, cur in enumerate(curves):
         ds = np.array(list(cur["counts"]))
         m = np.array([c[-1] for c in cur["counts"].values()])
         col = PALETTE[i % len(PALETTE)]
-        ax2.plot(ds, m, "o-", color=col, label=f"measured, δ = {cur['delta']:.3g}")
-        ax2.plot(ds, (1 + 2 / cur["delta"]) ** ds, "--", color=col,
-                 label=f"(1 + 2/δ)^d, δ = {cur['delta']:.3g}")
+        ax2.plot(ds, m, "o-", color=col, label=f"measured, Δ = {cur['delta']:.3g}")
+        ax2.plot(ds, [cur["bound"][d] for d in cur["counts"]], "--", color=col,
+                 label=f"(1 + 2/Δ)^d, Δ = {cur['delta']:.3g}")
     ax2.set_yscale("log")
     ax2.set_xlabel("dimension d")
     ax2.set_ylabel(f"clusters after n = {int(first['n'][-1])} keys")
@@ -52,7 +68,7 @@ def plot_cluster_counts(curves):
     return fig
 
 
-def plot_error_rates(slots_rec, t_rec):
+def plot_error_rates(slots_rec, t_rec, *, axes=None):
     r"""Error ratio against ``s`` (left) and normaliser error against ``t`` (right), log-log.
 
     Parameters
@@ -61,8 +77,10 @@ def plot_error_rates(slots_rec, t_rec):
         From :func:`kvtheory.experiments.subgen.error_vs_slots`.
     t_rec : dict
         From :func:`kvtheory.experiments.subgen.normaliser_error_vs_t`.
+    axes : pair of matplotlib Axes, optional
+        Where to draw; default a new figure.
     """
-    fig, (ax1, ax2) = new_figure(2, width=9.0, height=3.6)
+    fig, (ax1, ax2) = _two_axes(axes)
     s = slots_rec["slots"]
     for row in slots_rec["per_seed"]:
         ax1.plot(s, row, color=PALETTE[5], lw=0.8, alpha=0.6)
@@ -72,9 +90,9 @@ def plot_error_rates(slots_rec, t_rec):
              label="slope −1/2")
     ax1.set_xscale("log")
     ax1.set_yscale("log")
-    ax1.set_xlabel("slots s")
+    ax1.set_xlabel("slots ℓ")
     ax1.set_ylabel("‖ẑ − z‖ / (‖w‖₂ ‖V‖_op)")
-    ax1.set_title(f"numerator: t = {slots_rec['t']}, n = {slots_rec['n']}, d = {slots_rec['d']}")
+    ax1.set_title(f"numerator: h = {slots_rec['t']}, n = {slots_rec['n']}, d = {slots_rec['d']}")
     ax1.legend()
     t = t_rec["ts"]
     ax2.plot(t, t_rec["rel_error"], "o-", color=PALETTE[1],
@@ -83,25 +101,27 @@ def plot_error_rates(slots_rec, t_rec):
              label="slope −1/2")
     ax2.set_xscale("log")
     ax2.set_yscale("log")
-    ax2.set_xlabel("reservoir size t")
+    ax2.set_xlabel("reservoir size h")
     ax2.set_ylabel("|Ẑ / Z − 1|")
     ax2.set_title("normaliser")
     ax2.legend()
     return fig
 
 
-def plot_memory_vs_n(rec):
+def plot_memory_vs_n(rec, *, ax=None):
     """``memory_bits()`` of SubGen and ExactCache against ``n``, crossover marked.
 
     Parameters
     ----------
     rec : dict
         From :func:`kvtheory.experiments.subgen.memory_vs_n`.
+    ax : matplotlib Axes, optional
+        Where to draw; default a new figure.
     """
-    fig, ax = new_figure(width=7.0, height=3.6)
+    fig, ax = figure_axes(ax, width=7.0, height=3.6)
     ax.plot(rec["n"], rec["exact_bits"], color=PALETTE[1], label="ExactCache")
     ax.plot(rec["n"], rec["subgen_bits"], color=PALETTE[0],
-            label=f"SubGen (t = {rec['t']}, s = {rec['s']}, δ = {rec['delta']:.3g})")
+            label=f"SubGen (h = {rec['t']}, ℓ = {rec['s']}, Δ = {rec['delta']:.3g})")
     if rec["crossover"] is not None:
         ax.axvline(rec["crossover"], color="grey", ls=":", lw=1,
                    label=f"crossover n = {rec['crossover']}")
@@ -115,7 +135,7 @@ def plot_memory_vs_n(rec):
     return fig
 
 
-def plot_index_instance(rows, sign_rec):
+def plot_index_instance(rows, sign_rec, *, axes=None):
     r"""SubGen on the Chapter 3 instance (left) and clusters of sign keys against ``d`` (right).
 
     Parameters
@@ -124,30 +144,37 @@ def plot_index_instance(rows, sign_rec):
         From :func:`kvtheory.experiments.subgen.index_instance_runs`.
     sign_rec : dict
         From :func:`kvtheory.experiments.subgen.sign_key_clusters`.
+    axes : pair of matplotlib Axes, optional
+        Where to draw; default a new figure.
     """
-    fig, (ax1, ax2) = new_figure(2, width=9.0, height=3.6)
+    fig, (ax1, ax2) = _two_axes(axes)
     deltas = sorted({r["delta"] for r in rows})
     for i, delta in enumerate(deltas):
         sel = [r for r in rows if r["delta"] == delta]
         x = [r["words_per_nd"] for r in sel]
         col = PALETTE[i % len(PALETTE)]
         ax1.errorbar(x, [r["success"] for r in sel], yerr=[2 * r["stderr"] for r in sel],
-                     fmt="o", color=col, label=f"measured, δ = {delta:.3g}")
+                     fmt="o", color=col, label=f"measured, Δ = {delta:.3g}")
         if delta < 1:
-            ax1.plot(x, [r["predicted"] for r in sel], "x--", color=col, lw=1,
-                     label="predicted (one cluster per key)")
+            ax1.plot(x, [r["predicted_given_zeros"] for r in sel], "x--", color=col, lw=1,
+                     label="predicted, given the share of zero bits")
     ax1.axhline(0.5, color="grey", lw=0.8)
     ax1.set_xscale("log")
+    # a log axis over less than two decades shows one labelled tick by default
+    x_all = [r["words_per_nd"] for r in rows]
+    ticks = [x for x in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+             if min(x_all) / 1.5 <= x <= max(x_all) * 1.5]
+    ax1.xaxis.set_major_locator(FixedLocator(ticks))
+    ax1.xaxis.set_major_formatter(FormatStrFormatter("%g"))
     ax1.xaxis.set_minor_formatter(NullFormatter())
-    ax1.xaxis.set_major_formatter(ScalarFormatter())
     ax1.set_xlabel("SubGen words / (n d)")
     ax1.set_ylabel("Bob's success rate")
     ax1.set_ylim(0.4, 1.02)
     ax1.set_title("INDEX through SubGen")
-    ax1.legend(fontsize=7)
+    ax1.legend(fontsize=7, loc="lower right")
     for i, (delta, frac) in enumerate(sign_rec["frac"].items()):
         ax2.plot(sign_rec["d"], frac, "o-", color=PALETTE[(i + 2) % len(PALETTE)],
-                 label=f"δ = {delta:.3g}")
+                 label=f"Δ = {delta:.3g}")
     ax2.axvline(np.log2(sign_rec["n"]), color="grey", ls=":", lw=1, label="d = log₂ n")
     ax2.set_xlabel("dimension d")
     ax2.set_ylabel("clusters m / n")
@@ -156,65 +183,38 @@ def plot_index_instance(rows, sign_rec):
     return fig
 
 
-def plot_subgen_overview(d: int = 4, delta: float = 0.5, t: int = 16, s: int = 128,
-                         n: int = 2000, seed=0):
-    r"""SubGen on uniform sphere keys and Gaussian values: clusters and memory against ``n``.
+def plot_subgen_overview(rec, *, axes=None):
+    r"""SubGen on uniform sphere keys: clusters (left) and memory (right) against ``n``.
+
+    Parameters
+    ----------
+    rec : dict
+        From :func:`kvtheory.experiments.subgen.subgen_overview`.
+    axes : pair of matplotlib Axes, optional
+        Where to draw; default a new figure.
 
     Left: the cluster count and the bound :math:`(1+2/\delta)^d`. Right:
     ``memory_bits()`` of SubGen and of ExactCache; the title gives the mean
-    error ratio :math:`\|\hat z-z\|/(\|w\|_2\|V\|_{op})` over five queries of
-    norm 2 at the end of the stream.
-
-    Raises
-    ------
-    ValueError
-        If a parameter is outside the widget's bounds (``d <= 12``,
-        ``n <= 10000``, ``t <= 256``, ``s <= 4096``).
+    error ratio :math:`\|\hat z-z\|/(\|w\|_2\|V\|_{op})` at the end of the
+    stream.
     """
-    d = check_int(d, "d", lo=1, hi=12)
-    delta = check_real(delta, "delta", lo=0.0, lo_open=True, hi=4.0)
-    t = check_int(t, "t", lo=1, hi=256)
-    s = check_int(s, "s", lo=1, hi=4096)
-    n = check_int(n, "n", lo=10, hi=10_000)
-    rng = check_rng(seed)
-    g = rng.standard_normal((n, d))
-    K = g / np.linalg.norm(g, axis=1, keepdims=True)
-    V = rng.standard_normal((n, d))
-    alg = SubGen(delta=delta, t=t, s=s, seed=rng)
-    exact = ExactCache()
-    grid = np.unique(np.geomspace(1, n, 30).astype(np.int64))
-    m, sb, eb = [], [], []
-    gi = 0
-    for i in range(n):
-        alg.append(K[i], V[i])
-        exact.append(K[i], V[i])
-        if i + 1 == grid[gi]:
-            m.append(alg.n_clusters)
-            sb.append(alg.memory_bits())
-            eb.append(exact.memory_bits())
-            gi += 1
-    op = np.linalg.norm(V, 2)
-    ratios = []
-    for _ in range(5):
-        q = rng.standard_normal(d)
-        q *= 2.0 / np.linalg.norm(q)
-        w = softmax(K @ q)
-        ratios.append(np.linalg.norm(alg.attend(q) - w @ V) / (np.linalg.norm(w) * op))
-    fig, (ax1, ax2) = new_figure(2, width=9.0, height=3.6)
-    ax1.plot(grid, m, color=PALETTE[0], label="clusters m")
-    ax1.axhline((1 + 2 / delta) ** d, color=PALETTE[1], ls="--", label="(1 + 2/δ)^d")
+    fig, (ax1, ax2) = _two_axes(axes)
+    grid = rec["n"]
+    ax1.plot(grid, rec["n_clusters"], color=PALETTE[0], label="clusters m")
+    ax1.axhline(rec["bound"], color=PALETTE[1], ls="--", label="(1 + 2/Δ)^d")
     ax1.set_xscale("log")
     ax1.set_yscale("log")
     ax1.set_xlabel("keys n")
     ax1.set_ylabel("clusters")
-    ax1.set_title(f"d = {d}, δ = {delta:.2f}")
+    ax1.set_title(f"d = {rec['d']}, Δ = {rec['delta']:.2f}")
     ax1.legend()
-    ax2.plot(grid, sb, color=PALETTE[0], label=f"SubGen (t = {t}, s = {s})")
-    ax2.plot(grid, eb, color=PALETTE[1], label="ExactCache")
+    ax2.plot(grid, rec["subgen_bits"], color=PALETTE[0],
+             label=f"SubGen (h = {rec['t']}, ℓ = {rec['s']})")
+    ax2.plot(grid, rec["exact_bits"], color=PALETTE[1], label="ExactCache")
     ax2.set_xscale("log")
     ax2.set_yscale("log")
     ax2.set_xlabel("tokens n")
     ax2.set_ylabel("memory_bits()")
-    ax2.set_title(f"mean error ratio at n = {n}: {np.mean(ratios):.3f}")
+    ax2.set_title(f"mean error ratio at n = {rec['n_total']}: {rec['mean_ratio']:.3f}")
     ax2.legend()
     return fig

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
+from ..experiments.communication import (
+    exact_error_lines,
+    floor_curve,
+    floor_summary,
+    protocol_curve,
+)
 from ..viz.communication import plot_protocol_curve
 from ._core import figure_widget
 
@@ -13,14 +19,19 @@ __all__ = ["index_protocol_widget"]
 def index_protocol_widget(*, trials: int = 2000, seed=0) -> widgets.interactive:
     """Controls for ``N`` (30 to 600), the protocol, and the majority block size (1 to 15).
 
-    Each redraw runs about 12 message lengths of ``trials`` rounds (at most
-    20000, validated downstream); the worst case, parity at ``N = 600``,
-    takes well under a second. The block size only matters for the
-    majority protocol.
+    Each redraw runs :func:`kvtheory.experiments.communication.protocol_curve`
+    (about 12 message lengths of ``trials`` rounds, at most 20000, validated
+    there), then draws it with
+    :func:`kvtheory.viz.communication.plot_protocol_curve`; the worst case,
+    parity at ``N = 600``, takes well under a second. The block size only
+    matters for the majority protocol.
     """
+    floor = floor_curve()
+
     def plot(N, protocol, block):
-        return plot_protocol_curve(N=N, protocol=protocol, block=block, trials=trials,
-                                   seed=seed)
+        runs = protocol_curve(protocol, N, block=block, trials=trials, seed=seed)
+        return plot_protocol_curve(runs, exact_error_lines(runs)[0], floor,
+                                   summary=floor_summary(runs))
 
     return figure_widget(
         plot,

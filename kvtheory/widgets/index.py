@@ -15,8 +15,10 @@ def barrier_widget() -> widgets.interactive:
     """Sliders for ``n`` (up to 2000), ``d`` (up to 64), the query scale ``C``
     (up to 40) and the budget in units of ``n d`` bits (0.05 to 4).
 
-    Every position runs four to five caches through 120 INDEX queries; the
-    worst case (n = 2000, d = 64) takes about a second.
+    Each redraw runs :func:`kvtheory.experiments.index.barrier_at_budget`
+    (four to five caches through 120 INDEX queries; the worst case,
+    n = 2000, d = 64, takes about a second), then draws it with
+    :func:`kvtheory.viz.index.plot_budget`.
     """
     def plot(n, d, C, budget):
         return plot_budget(barrier_at_budget(n, d, C, budget, trials=120, seed=0))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
+from ..experiments.streaming import exact_memory_curves
 from ..viz.streaming import plot_exact_memory
 from ._core import figure_widget
 
@@ -11,9 +12,13 @@ __all__ = ["exact_memory_widget"]
 
 
 def exact_memory_widget() -> widgets.interactive:
-    """Sliders for ``n`` (up to 4000), one head dimension ``d`` and ``b``."""
+    """Sliders for ``n`` (up to 4000), one head dimension ``d`` and ``b``.
+
+    Each redraw runs :func:`kvtheory.experiments.streaming.exact_memory_curves`
+    and draws it with :func:`kvtheory.viz.streaming.plot_exact_memory`.
+    """
     def plot(n, d, bits):
-        return plot_exact_memory(n=n, ds=(d,), bits_per_number=bits)
+        return plot_exact_memory(exact_memory_curves(n=n, ds=(d,), bits_per_number=bits))
 
     return figure_widget(
         plot,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
+from ..experiments.window import window_explorer
 from ..viz.window import plot_window_explorer
 from ._core import figure_widget
 
@@ -11,9 +12,13 @@ __all__ = ["window_widget"]
 
 
 def window_widget() -> widgets.interactive:
-    """Sliders for the stream length ``n`` (up to 2000), window ``W`` and dimension ``d``."""
+    """Sliders for the stream length ``n`` (up to 2000), window ``W`` and dimension ``d``.
+
+    The callback runs :func:`kvtheory.experiments.window.window_explorer`
+    and draws it with :func:`kvtheory.viz.plot_window_explorer`.
+    """
     def plot(n, W, d):
-        return plot_window_explorer(n=n, W=W, d=d)
+        return plot_window_explorer(window_explorer(n=n, W=W, d=d))
 
     return figure_widget(
         plot,
