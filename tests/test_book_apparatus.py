@@ -2,14 +2,16 @@
 
 * unit tests of the helpers of ``book/_ext/kvbook.py``;
 * a tiny Sphinx project built with the extension (seconds): index of results,
-  chapter bar, widget fallback, alt text, offline MathJax, and the refusal of
-  a remote MathJax;
+  chapter bar, widget fallback, alt text, offline MathJax and Vega (loaded
+  only on pages with an in-page explorer), and the refusal of a remote MathJax,
+  of a missing Vega and of an output that loads a remote script;
 * the configuration (``_config.yml``, ``package.json``) keeps the book offline;
 * if an HTML build exists (``_build/html`` or ``KVTHEORY_BOOK_HTML``), static
   checks of every page: no remote scripts, styles, fonts or images, MathJax
   served locally, the index of results lists every prf: result of the toc,
-  every chapter links to the notation and offers its notebook, launch links
-  derived from the repository URL, no widget view left without a fallback.
+  every chapter links to the notation and offers its notebook, no launch
+  button while no repository URL is configured, no widget view left without a
+  fallback, the Vega files served where explorers are.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ MINI = {
    ch2
    notation
    results
+   explore
 """,
     "ch1.rst": """Chapter one
 ===========
@@ -132,6 +135,14 @@ Text with math :math:`x^2`.
    Text.
 """,
     "results.rst": "Results\n=======\n\n.. theorem-index::\n",
+    "explore.rst": """Explore
+=======
+
+.. raw:: html
+
+   <div class="kv-explorer" id="kv-explore-demo" data-kv-explorer="demo"></div>
+   <script type="text/javascript">window.kvDemo = 1;</script>
+""",
 }
 
 
@@ -147,11 +158,16 @@ def _build_mini(tmp_path, **overrides):
     (mathjax / "output").mkdir(parents=True)
     (mathjax / "tex-mml-chtml.js").write_text("/* stub */")
     (mathjax / "tex-svg-full.js").write_text("/* unused bundle */")
+    modules = tmp_path / "node_modules"
+    for f in kvbook.VEGA_FILES:
+        (modules / f).parent.mkdir(parents=True, exist_ok=True)
+        (modules / f).write_text(f"/* stub {f} */")
     conf = {
         "extensions": ["sphinx_proof", "kvbook"],
         "numfig": True,
         "mathjax_path": "mathjax/tex-mml-chtml.js",
         "kvbook_mathjax_dir": str(mathjax),
+        "kvbook_vega_dir": str(modules),
         "kvbook_apparatus_pages": {"notation": "notation", "theorem_index": "results"},
         **overrides,
     }
@@ -210,6 +226,34 @@ def test_mathjax_copied_without_unused_bundles(mini_build):
     assert not (static / "tex-svg-full.js").exists()
 
 
+def test_vega_copied_and_loaded_only_where_explorers_are(mini_build):
+    static = mini_build / "_static" / "vega"
+    names = [Path(f).name for f in kvbook.VEGA_FILES]
+    assert all((static / n).is_file() for n in names)
+    page = (mini_build / "explore.html").read_text()
+    tags = re.findall(r'<script src="([^"]*vega[^"]*)"', page)
+    assert [t.split("/")[-1].split("?")[0] for t in tags] == names, tags
+    assert page.index(tags[-1]) < page.index('id="kv-explore-demo"')
+    assert "require.js" not in page
+    assert "vega" not in (mini_build / "ch1.html").read_text()
+
+
+def test_missing_vega_is_a_clear_error(tmp_path):
+    from sphinx.errors import ExtensionError
+
+    with pytest.raises(ExtensionError, match="npm ci"):
+        _build_mini(tmp_path, kvbook_vega_dir=str(tmp_path / "nowhere"))
+
+
+def test_output_loading_a_remote_script_is_refused(tmp_path, monkeypatch):
+    from sphinx.errors import ExtensionError
+
+    monkeypatch.setitem(MINI, "explore.rst", MINI["explore.rst"].replace(
+        "<script type", '<script src="https://cdn.example.org/vega.js"></script>\n   <script type'))
+    with pytest.raises(ExtensionError, match="remote script"):
+        _build_mini(tmp_path)
+
+
 def test_remote_mathjax_is_refused(tmp_path):
     from sphinx.errors import ExtensionError
 
@@ -240,18 +284,25 @@ def test_config_reads_offline():
         assert (ROOT / f).is_file()
 
 
-def test_launch_buttons_need_only_the_repository_url():
-    assert CONFIG["launch_buttons"]["binderhub_url"].startswith("https://")
-    assert CONFIG["launch_buttons"]["colab_url"].startswith("https://")
-    assert re.fullmatch(r"https://github\.com/[^/]+/[^/]+", CONFIG["repository"]["url"])
+def test_launch_buttons_only_with_a_real_repository_url():
+    """No Binder/Colab button may point to a placeholder: either the
+    repository URL is configured (and is not OWNER) or there are none."""
+    url = (CONFIG.get("repository") or {}).get("url", "")
+    buttons = {k: v for k, v in (CONFIG.get("launch_buttons") or {}).items()
+               if k in ("binderhub_url", "colab_url", "jupyterhub_url") and v}
+    if buttons:
+        assert re.fullmatch(r"https://github\.com/[^/]+/[^/]+", url), url
+        assert "OWNER" not in url, "placeholder repository URL"
+    assert "OWNER" not in (ROOT / "_config.yml").read_text()
 
 
-def test_mathjax_pinned_in_package_files():
-    package = json.loads((ROOT / "package.json").read_text())
-    version = package["dependencies"]["mathjax"]
-    assert re.fullmatch(r"\d+\.\d+\.\d+", version), "pin an exact MathJax version"
+@pytest.mark.parametrize("package", ["mathjax", "vega", "vega-lite", "vega-embed"])
+def test_browser_assets_pinned_in_package_files(package):
+    manifest = json.loads((ROOT / "package.json").read_text())
+    version = manifest["dependencies"][package]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"pin an exact {package} version"
     lock = json.loads((ROOT / "package-lock.json").read_text())
-    assert lock["packages"]["node_modules/mathjax"]["version"] == version
+    assert lock["packages"][f"node_modules/{package}"]["version"] == version
 
 
 # --------------------------------------------------------------------------
@@ -290,6 +341,12 @@ def test_no_page_loads_remote_assets(built):
            if re.search(r"url\(\s*['\"]?(?:https?:)?//", p.read_text(errors="replace"))]
     assert not offenders and not css, (offenders, css)
     assert (built / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+    for page in built.rglob("*.html"):
+        text = page.read_text(errors="replace")
+        if kvbook.EXPLORER_MARK in text:
+            for f in kvbook.VEGA_FILES:
+                assert (built / "_static" / "vega" / Path(f).name).is_file()
+                assert f"_static/vega/{Path(f).name}" in text, f"{page}: {f} not loaded"
 
 
 def test_index_of_results_counts_every_result(built):
@@ -328,10 +385,15 @@ def test_every_chapter_links_apparatus_and_notebook(built):
             nb = f"_sources/{doc}.ipynb"
             if nb.split("/")[-1] not in bar.group(1) or not (built / nb).is_file():
                 problems.append(f"{doc}: no download link to {nb}")
-            repo = CONFIG["repository"]["url"].removeprefix("https://github.com/")
-            for host in ("mybinder.org/v2/gh/" + repo, "colab.research.google.com/github/" + repo):
-                if host not in page:
+            url = (CONFIG.get("repository") or {}).get("url", "")
+            launch = CONFIG.get("launch_buttons") or {}
+            repo = url.removeprefix("https://github.com/")
+            for key, host in (("binderhub_url", "mybinder.org/v2/gh/" + repo),
+                              ("colab_url", "colab.research.google.com/github/" + repo)):
+                if launch.get(key) and url and host not in page:
                     problems.append(f"{doc}: no launch link {host}")
+                if not (launch.get(key) and url) and "OWNER" in page:
+                    problems.append(f"{doc}: launch link to the placeholder repository")
     assert not problems, problems
 
 

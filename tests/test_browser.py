@@ -12,7 +12,13 @@ no downloaded browser builds) and checks what a reader would see:
   no MathJax error boxes;
 * every image loaded (``naturalWidth > 0``);
 * a theorem / proof box for every ``prf:`` directive in the page's source;
-* every same-site link points to an existing file and anchor.
+* every same-site link points to an existing file and anchor;
+* in-page explorers (``kvtheory.viz.explore``): at least three chapters have
+  them; on each, every explorer draws with the local Vega files, its first
+  slider is moved with the keyboard, the plotted values change, and a
+  formula's curve equals the library's numbers at the new setting (a grid's
+  points all belong to the selected row); screenshots before and after go to
+  ``explore-<name>-a.png`` / ``-b.png``.
 
 A full-page screenshot of each page goes to ``_build/screenshots/`` (next to
 the ``html`` folder tested), with ``requests.log`` listing every request seen.
@@ -342,3 +348,179 @@ def test_offline_file_url(browser):
     assert not console, console
     if info["mathSources"]:
         assert math_state == "ok" and info["mjx"] >= info["mathSources"], info["mjx"]
+
+
+# --------------------------------------------------------------------------
+# in-page explorers (kvtheory.viz.explore): sliders that work without a kernel
+# --------------------------------------------------------------------------
+MIN_EXPLORER_CHAPTERS = 3
+
+
+def explorer_pages() -> list[str]:
+    return [p for p in PAGES
+            if 'class="kv-explorer"' in (HTML / p).read_text(errors="replace")]
+
+
+EXPLORER_PAGES = explorer_pages()
+
+READY_JS = """
+const done = arguments[arguments.length - 1];
+const t0 = Date.now();
+(function poll() {
+  const els = Array.from(document.querySelectorAll('.kv-explorer'));
+  if (els.length && els.every(e => e.getAttribute('data-kv-ready') === '1')) {
+    done(els.map(e => e.getAttribute('data-kv-explorer')));
+  } else if (Date.now() - t0 > 20000) {
+    done({timeout: els.filter(e => e.getAttribute('data-kv-ready') !== '1')
+                      .map(e => e.id)});
+  } else { setTimeout(poll, 100); }
+})();
+"""
+
+# Every plotted line/point/text item of an explorer's Vega view (its datum),
+# the view's signal values, and the specification's usermeta, after the view
+# has finished running.
+PLOTTED_JS = """
+const [name, done] = [arguments[0], arguments[arguments.length - 1]];
+const view = window.kvExplorers[name];
+view.runAsync().then(() => {
+  const items = [];
+  (function walk(node, mark) {
+    if (!node) return;
+    if (node.marktype) mark = node;
+    for (const it of node.items || []) {
+      const role = (mark && mark.role) || '';
+      if (it.datum && mark && ['line', 'symbol', 'text'].includes(mark.marktype)
+          && !role.startsWith('axis') && !role.startsWith('legend') && role !== 'title')
+        items.push({mark: mark.marktype, datum: it.datum, text: it.text});
+      walk(it, mark);
+    }
+  })(view.scenegraph().root, null);
+  const el = document.getElementById('kv-explore-' + name);
+  const sliders = Array.from(el.querySelectorAll('input[type=range]')).map(i => i.name);
+  const signals = {};
+  sliders.forEach(s => { signals[s] = view.signal(s); });
+  done(JSON.stringify({items: items, signals: signals, sliders: sliders}));
+});
+"""
+
+
+def _explorer_state(driver, name: str) -> dict:
+    return json.loads(driver.execute_async_script(PLOTTED_JS, name))
+
+
+def _usermeta(driver, name: str) -> dict:
+    meta = driver.execute_script(
+        "const s = (window.kvExplorerSpecs || {})[arguments[0]];"
+        "return s && s.usermeta ? JSON.stringify(s.usermeta.kvtheory || {}) : null;", name)
+    assert meta, f"{name}: no specification recorded by the explorer's script"
+    return json.loads(meta)
+
+
+def _check_formula(meta: dict, state: dict) -> tuple[int, list[str]]:
+    """Compare every plotted point of a formula curve with the library."""
+    import math
+
+    from kvtheory.viz.explore import formula
+
+    checked, problems = 0, []
+    values = {sym: state["signals"][p] for p, sym in meta["params"].items()}
+    for item in state["items"]:
+        if item["mark"] != "line":
+            continue
+        datum = item["datum"]
+        key = meta["curves"].get(datum.get("curve"))
+        if key is None or datum.get("value") is None or not math.isfinite(datum["value"]):
+            continue
+        F = formula(key)
+        args = {**values, meta["x"]: datum["x"]}
+        want = F.library(**{k: args[k] for k in F.symbols})
+        if not math.isclose(datum["value"], want, rel_tol=1e-9, abs_tol=1e-12):
+            problems.append(f"{key} at {args}: page {datum['value']!r}, library {want!r}")
+        checked += 1
+    return checked, problems
+
+
+def _check_records(meta: dict, state: dict) -> tuple[int, list[str]]:
+    """Every plotted point belongs to the grid row the slider selects."""
+    k = state["signals"][meta["param"]]
+    pts = [i for i in state["items"] if i["mark"] in ("line", "symbol")]
+    problems = [f"point of grid row {i['datum'].get('_k')} shown at slider {k}"
+                for i in pts if i["datum"].get("_k") != k]
+    label = f"{meta['slider']} = "
+    texts = [i["text"] for i in state["items"] if i["mark"] == "text" and i.get("text")]
+    if not any(str(t).startswith(label) for t in texts):
+        problems.append(f"no '{label}...' label on the figure")
+    return len(pts), problems
+
+
+def _plotted_values(state: dict) -> list:
+    return sorted(json.dumps(i["datum"], sort_keys=True) for i in state["items"]
+                  if i["mark"] in ("line", "symbol"))
+
+
+def test_explorers_on_enough_chapters():
+    if not PAGES:
+        _unavailable(f"no HTML build at {HTML}")
+    chapters = {p for p in EXPLORER_PAGES if re.match(r"book/\d\d_", p)}
+    assert len(chapters) >= MIN_EXPLORER_CHAPTERS, \
+        f"in-page explorers on {sorted(chapters)}; want at least {MIN_EXPLORER_CHAPTERS} chapters"
+
+
+@pytest.mark.parametrize("page", EXPLORER_PAGES or ["<no explorer>"])
+def test_explorer_sliders_in_browser(page, server, browser):
+    """Move every explorer's first slider; the plot must change and, for a
+    formula, match the library's numbers at the new setting. Screenshots of
+    each explorer before and after go to ``_build/screenshots/explore-*.png``."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    driver, log = browser
+    if page == "<no explorer>":
+        _unavailable(f"no page with an in-page explorer in {HTML}")
+    driver.get("about:blank")
+    driver.get_log("performance")
+    driver.get_log("browser")
+    driver.get(server + page)
+    names = driver.execute_async_script(READY_JS)
+    assert isinstance(names, list), f"{page}: explorers not drawn: {names}"
+    problems = []
+    for name in names:
+        meta = _usermeta(driver, name)
+        el = driver.find_element(By.ID, f"kv-explore-{name}")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", el)
+        before = _explorer_state(driver, name)
+        assert before["sliders"], f"{name}: no slider"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        el.screenshot(str(SHOTS / f"explore-{name}-a.png"))
+        slider = el.find_element(By.CSS_SELECTOR, f"input[type=range][name={before['sliders'][0]}]")
+        at_max = driver.execute_script("return arguments[0].value === arguments[0].max;", slider)
+        slider.send_keys(Keys.HOME if at_max else Keys.END)
+        after = _explorer_state(driver, name)
+        el.screenshot(str(SHOTS / f"explore-{name}-b.png"))
+        if after["signals"] == before["signals"]:
+            problems.append(f"{name}: moving the slider did not change {before['signals']}")
+        if _plotted_values(after) == _plotted_values(before):
+            problems.append(f"{name}: the plotted values did not change")
+        check = _check_formula if meta.get("kind") == "formula" else _check_records
+        for state in (before, after):
+            n, bad = check(meta, state)
+            problems += [f"{name}: {b}" for b in bad]
+            if n == 0:
+                problems.append(f"{name}: nothing plotted at {state['signals']}")
+        log[f"{page} explorer {name}"] = {
+            "urls": [], "formulas": 0, "rendered": 0, "images": 0, "boxes": 0,
+            "non_local": 0, "signals": (before["signals"], after["signals"])}
+    urls, failures = _requests(driver)
+    urls = [u for u in urls if not _is_browser_internal(u)]
+    console = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    log[f"{page} (explorers)"] = {"urls": urls, "formulas": 0, "rendered": 0, "images": 0,
+                                  "boxes": 0,
+                                  "non_local": sum(not _is_local(u, server) for u in urls)}
+    problems += [f"console: {m}" for m in console]
+    problems += [f"request failed: {f}" for f in failures]
+    problems += [f"non-local request: {u}" for u in urls if not _is_local(u, server)]
+    vega = [u for u in urls if "/_static/vega/" in u]
+    if len(vega) < 3:
+        problems.append(f"the page did not load the local Vega files: {vega}")
+    assert not problems, f"{page}:\n  " + "\n  ".join(problems)

@@ -13,6 +13,13 @@ Offline reading
     ``mathjax_path`` there. A build without it fails with a clear error
     instead of silently loading MathJax from the network. It also refuses a
     remote ``mathjax_path`` and remote ipywidgets scripts.
+In-page explorers
+    ``kvtheory.viz.explore`` writes Vega-Lite charts whose sliders run in the
+    page. Vega, Vega-Lite and vega-embed (pinned in ``package.json``) are
+    copied from ``node_modules`` into ``_static/vega`` and loaded, as plain
+    scripts (no require.js), on the pages that hold an explorer. A build
+    without them fails with a clear error; an output that loads a script
+    from the network fails the build.
 Widget cells
     ipywidgets need a live kernel; their JavaScript is not loaded (offline,
     and the static book cannot run callbacks). Each widget view is replaced
@@ -34,6 +41,8 @@ Figures
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from pathlib import Path
 
@@ -67,6 +76,27 @@ _MATHJAX_SKIP = (
 )
 
 _HTML_BUILDERS = ("html", "dirhtml", "singlehtml")
+
+#: Browser builds of the Vega stack, relative to ``kvbook_vega_dir``
+#: (``node_modules``), in load order; copied into ``_static/vega``.
+VEGA_FILES = ("vega/build/vega.min.js", "vega-lite/build/vega-lite.min.js",
+              "vega-embed/build/vega-embed.min.js")
+
+#: Marker of an in-page explorer in a cell output (``kvtheory.viz.explore``).
+EXPLORER_MARK = 'class="kv-explorer"'
+
+_REMOTE_SCRIPT_RE = re.compile(r"<script\b[^>]*\ssrc=[\"']?(?:[a-z][a-z0-9+.-]*:)?//", re.I)
+
+
+def remote_scripts(html: str) -> list[str]:
+    """Script tags in ``html`` that load from the network.
+
+    >>> remote_scripts('<script src="https://cdn.example.org/vega.js"></script>')
+    ['<script src="https://']
+    >>> remote_scripts('<script src="_static/vega/vega.min.js"></script><script>1</script>')
+    []
+    """
+    return _REMOTE_SCRIPT_RE.findall(html)
 
 
 # --------------------------------------------------------------------------
@@ -419,7 +449,17 @@ def _render_title_links(app, doctree) -> None:
             child.parent = holder
 
 
+def _check_outputs(doctree, docname: str) -> None:
+    """Refuse a cell output that loads a script from the network."""
+    for raw in doctree.findall(nodes.raw):
+        bad = remote_scripts(raw.astext())
+        if bad:
+            raise ExtensionError(f"kvbook: {docname} has an output that loads a remote script "
+                                 f"({bad[0]}...); the book must read offline")
+
+
 def on_doctree_resolved(app, doctree, docname) -> None:
+    _check_outputs(doctree, docname)
     _replace_widgets(doctree)
     _render_title_links(app, doctree)
     _fix_alt_text(doctree)
@@ -447,9 +487,23 @@ def _mathjax_source(app) -> Path:
     return (Path(app.confdir) / app.config.kvbook_mathjax_dir).resolve()
 
 
+def _vega_source(app) -> Path:
+    return (Path(app.confdir) / app.config.kvbook_vega_dir).resolve()
+
+
 def on_builder_inited(app) -> None:
     if app.builder.name not in _HTML_BUILDERS:
         return
+    vega_dir = str(app.config.kvbook_vega_dir)
+    if "://" in vega_dir or vega_dir.startswith("//"):
+        raise ExtensionError(f"kvbook: kvbook_vega_dir {vega_dir!r} is remote; the book must "
+                             "read offline (Vega comes from node_modules, see package.json)")
+    missing = [f for f in VEGA_FILES if not (_vega_source(app) / f).is_file()]
+    if missing:
+        raise ExtensionError(
+            f"kvbook: Vega not found ({missing[0]} under {_vega_source(app)}). Install the "
+            "book's browser assets with `npm ci` (package.json pins vega, vega-lite and "
+            "vega-embed) before building the HTML book.")
     path = app.config.mathjax_path or ""
     if "://" in path or path.startswith("//"):
         raise ExtensionError(f"kvbook: mathjax_path {path!r} is remote; the book must read "
@@ -471,6 +525,10 @@ def on_build_finished(app, exception) -> None:
     dest = Path(app.outdir) / "_static" / "mathjax"
     shutil.copytree(_mathjax_source(app), dest, dirs_exist_ok=True,
                     ignore=lambda d, names: [n for n in names if n in _MATHJAX_SKIP])
+    vega = Path(app.outdir) / "_static" / "vega"
+    vega.mkdir(parents=True, exist_ok=True)
+    for f in VEGA_FILES:
+        shutil.copy2(_vega_source(app) / f, vega / Path(f).name)
 
 
 def on_config_inited(app, config) -> None:
@@ -505,6 +563,13 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
         value = context.get(key)
         if isinstance(value, str) and ("\\" in value or "$" in value):
             context[key] = tex_to_text(_strip_tags(value))
+    if EXPLORER_MARK in (context.get("body") or "") and "script_files" in context:
+        # Plain <script> tags in the head, before the body's explorers run;
+        # the page has no require.js, so the UMD builds define globals.
+        from sphinx.builders.html._assets import _JavaScript
+
+        context["script_files"] = list(context["script_files"]) + [
+            _JavaScript("_static/vega/" + Path(f).name, priority=900) for f in VEGA_FILES]
     if _thebe_enabled(app):
         return
     for key in ("script_files", "css_files"):
@@ -522,11 +587,16 @@ def on_html_page_context(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app):
+    # The build executes every chapter in kernels that inherit this process's
+    # environment; ipykernel picks the inline backend only if MPLBACKEND is
+    # unset, so a shell's MPLBACKEND=Agg would drop every figure.
+    os.environ.pop("MPLBACKEND", None)
     # Chapter titles may carry math ("The $\\Theta(nd)$ space barrier"), and the
     # sidebar shows them on every page: load MathJax (and every extension's
     # assets) on all pages, not only on pages whose body has math.
     app.set_html_assets_policy("always")
     app.add_config_value("kvbook_mathjax_dir", "node_modules/mathjax/es5", "env")
+    app.add_config_value("kvbook_vega_dir", "node_modules", "env")
     app.add_config_value("kvbook_apparatus_pages",
                          {"notation": "book/notation",
                           "theorem_index": "book/theorem_index",
