@@ -380,6 +380,6 @@ def test_index_protocol_widget_redraws_headless():
     np.testing.assert_allclose(exact.get_ydata(), (1 - np.asarray(exact.get_xdata())) / 2)
     assert bound.get_ydata()[0] == 0.5
     controls["protocol"].value = "majority"
-    controls["block b"].value = 5
+    controls["group g"].value = 5
     x = np.asarray(w.result.axes[0].lines[2].get_xdata(), dtype=float)
     assert x[-1] == pytest.approx((60 // 5) / 60)
