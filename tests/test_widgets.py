@@ -45,3 +45,20 @@ def test_plot_exact_memory_only_plots_the_records():
         kv.viz.plot_exact_memory([])
     with pytest.raises(TypeError, match="records"):
         kv.viz.plot_exact_memory([{"steps": [1]}])
+
+
+def test_figure_axes_pair_makes_or_takes_two_axes_and_rejects_others():
+    import matplotlib.pyplot as plt
+
+    from kvtheory.viz._style import figure_axes_pair
+
+    fig, (a, b) = figure_axes_pair()
+    assert a.figure is fig and b.figure is fig
+    fig2, grid = plt.subplots(1, 3)
+    got_fig, (c, d) = figure_axes_pair(grid[:2])
+    assert got_fig is fig2 and (c, d) == (grid[0], grid[1])
+    with pytest.raises(ValueError, match="2 Axes"):
+        figure_axes_pair(grid)
+    with pytest.raises(TypeError, match="Axes"):
+        figure_axes_pair([grid[0], "not an axes"])
+    plt.close("all")

@@ -120,6 +120,31 @@ def figure_axes(ax=None, *, width: float = 7.0, height: float = 3.4):
     return ax.figure, ax
 
 
+def figure_axes_pair(axes=None, *, width: float = 9.0, height: float = 3.4):
+    """The ``(fig, (ax0, ax1))`` a two-panel plot function draws into.
+
+    The two-panel counterpart of :func:`figure_axes`: given two Axes (any
+    sequence or array of two) it styles and returns them with the first one's
+    figure; otherwise it makes a new two-panel figure with :func:`new_figure`.
+
+    Raises
+    ------
+    ValueError
+        If ``axes`` does not hold exactly two Axes.
+    TypeError
+        If one of them is not a matplotlib Axes.
+    """
+    if axes is None:
+        fig, (ax0, ax1) = new_figure(ncols=2, width=width, height=height)
+        return fig, (ax0, ax1)
+    import numpy as np
+
+    got = list(np.atleast_1d(np.asarray(axes, dtype=object)).ravel())
+    if len(got) != 2:
+        raise ValueError(f"axes must hold 2 Axes, got {len(got)}")
+    ax0, ax1 = (figure_axes(a)[1] for a in got)
+    return ax0.figure, (ax0, ax1)
+
 def _style_axes(ax) -> None:
     ax.set_facecolor("white")
     ax.grid(True, alpha=0.3)

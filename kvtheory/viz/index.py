@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._style import PALETTE, figure_axes, new_figure
+from ._style import PALETTE, figure_axes, figure_axes_pair
 
 __all__ = ["plot_decode_vs_d", "plot_coherence", "plot_barrier", "plot_budget"]
 
@@ -126,12 +126,7 @@ def plot_budget(result, *, axes=None):
     ``result`` comes from :func:`kvtheory.experiments.index.barrier_at_budget`.
     ``axes``: an optional pair of Axes to draw into. Returns the Figure.
     """
-    if axes is None:
-        fig, (ax, ax2) = new_figure(ncols=2, width=8.0, height=3.4)
-    else:
-        ax, ax2 = axes
-        fig, ax = figure_axes(ax)
-        _, ax2 = figure_axes(ax2)
+    fig, (ax, ax2) = figure_axes_pair(axes, width=8.0, height=3.4)
     recs = result["records"]
     pos = np.arange(len(recs))
     ax.bar(pos, [r["success"] for r in recs], yerr=[2 * r["stderr"] for r in recs],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._style import PALETTE, figure_axes, new_figure
+from ._style import PALETTE, figure_axes, figure_axes_pair
 
 __all__ = [
     "plot_key_spectra",
@@ -19,18 +19,6 @@ __all__ = [
     "plot_compression",
     "plot_head_method",
 ]
-
-
-def _pair(axes, width: float, height: float):
-    """``(fig, (a, b))``: a new two-panel figure, or the reader's two Axes."""
-    if axes is None:
-        fig, (a, b) = new_figure(2, width=width, height=height)
-        return fig, (a, b)
-    got = list(np.atleast_1d(np.asarray(axes, dtype=object)).ravel())
-    if len(got) != 2:
-        raise ValueError(f"axes must hold 2 Axes, got {len(got)}")
-    a, b = (figure_axes(x)[1] for x in got)
-    return a.figure, (a, b)
 
 
 def _label(method: str) -> str:
@@ -71,7 +59,7 @@ def plot_key_spectra(spectra, *, axes=None):
     _need(spectra, ("ratios", "energy", "sign_ratios", "sign_energy", "n", "d", "heads"),
           "key_spectra")
     n, d = spectra["n"], spectra["d"]
-    fig, (a, b) = _pair(axes, 8.0, 3.4)
+    fig, (a, b) = figure_axes_pair(axes, width=8.0, height=3.4)
     idx = np.arange(1, d + 1)
     for c, e in zip(spectra["ratios"], spectra["energy"], strict=True):
         a.semilogy(idx, c, color="0.75", lw=0.6)
@@ -156,7 +144,7 @@ def plot_attention_structure(structure, *, axes=None):
     _need(structure, ("layers", "topk_mass", "uniform_topk", "profiles", "k", "window", "n"),
           "attention_structure")
     k, window, n = structure["k"], structure["window"], structure["n"]
-    fig, (a, b) = _pair(axes, 8.0, 3.4)
+    fig, (a, b) = figure_axes_pair(axes, width=8.0, height=3.4)
     a.scatter(structure["layers"], structure["topk_mass"], s=8, color=PALETTE[0], alpha=0.6,
               label=f"top-{k} mass, each head")
     u = structure["uniform_topk"]
@@ -202,7 +190,7 @@ def plot_compression(real_records, index_records, *, axes=None):
     """
     if not real_records or not index_records:
         raise ValueError("real_records and index_records must be non-empty")
-    fig, (a, b) = _pair(axes, 9.0, 3.8)
+    fig, (a, b) = figure_axes_pair(axes, width=9.0, height=3.8)
     methods = list(dict.fromkeys(r["method"] for r in real_records))
     markers = "os^vDP*Xh"
     for i, m in enumerate(methods):
@@ -254,7 +242,7 @@ def plot_head_method(trace, *, axes=None):
                   "budget", "n"),
           "head_method_trace")
     n, W = trace["n"], trace["weights"]
-    fig, (a, b) = _pair(axes, 9.0, 3.6)
+    fig, (a, b) = figure_axes_pair(axes, width=9.0, height=3.6)
     a.imshow(np.log10(np.maximum(W, 1e-6)), aspect="auto", cmap="viridis", vmin=-6, vmax=0,
              extent=(0, n, n, n - W.shape[0]), interpolation="nearest")
     a.set_xlabel("key position t")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._style import PALETTE, figure_axes, new_figure
+from ._style import PALETTE, figure_axes, figure_axes_pair, new_figure
 
 __all__ = ["plot_top1_profile", "plot_eviction_vs_budget", "plot_needle_game"]
 
@@ -119,11 +119,7 @@ def plot_needle_game(view: dict, *, axes=None):
     -------
     matplotlib.figure.Figure
     """
-    if axes is None:
-        fig, (ax0, ax1) = new_figure(ncols=2, width=9.0, height=3.4)
-    else:
-        ax0, ax1 = axes
-        fig = ax0.figure
+    fig, (ax0, ax1) = figure_axes_pair(axes, width=9.0, height=3.4)
     for row, (pos, kept) in enumerate(zip(view["held"], view["needle_held"], strict=True)):
         ax0.plot(pos, np.full(len(pos), row), "|", color=PALETTE[0], ms=8)
         ax0.plot([view["needle"]], [row], "o" if kept else "x", color=PALETTE[1], ms=7)

@@ -10,23 +10,10 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 
-from ._style import PALETTE, figure_axes, new_figure
+from ._style import PALETTE, figure_axes, figure_axes_pair
 
 __all__ = ["plot_cluster_counts", "plot_error_rates", "plot_memory_vs_n",
            "plot_index_instance", "plot_subgen_overview"]
-
-
-def _two_axes(axes, width=9.0, height=3.6):
-    """``(fig, (ax1, ax2))``: a new two-panel figure, or the two Axes given."""
-    if axes is None:
-        fig, pair = new_figure(2, width=width, height=height)
-        return fig, tuple(pair)
-    pair = tuple(np.asarray(axes, dtype=object).ravel())
-    if len(pair) != 2:
-        raise ValueError(f"axes must hold 2 Axes, got {len(pair)}")
-    fig = figure_axes(pair[0])[0]
-    figure_axes(pair[1])
-    return fig, pair
 
 
 def plot_cluster_counts(curves, *, axes=None):
@@ -43,7 +30,7 @@ def plot_cluster_counts(curves, *, axes=None):
     """
     if isinstance(curves, dict):
         curves = [curves]
-    fig, (ax1, ax2) = _two_axes(axes)
+    fig, (ax1, ax2) = figure_axes_pair(axes, width=9.0, height=3.6)
     first = curves[0]
     for i, (d, counts) in enumerate(first["counts"].items()):
         ax1.plot(first["n"], counts, color=PALETTE[i % len(PALETTE)], label=f"d = {d}")
@@ -80,7 +67,7 @@ def plot_error_rates(slots_rec, t_rec, *, axes=None):
     axes : pair of matplotlib Axes, optional
         Where to draw; default a new figure.
     """
-    fig, (ax1, ax2) = _two_axes(axes)
+    fig, (ax1, ax2) = figure_axes_pair(axes, width=9.0, height=3.6)
     s = slots_rec["slots"]
     for row in slots_rec["per_seed"]:
         ax1.plot(s, row, color=PALETTE[5], lw=0.8, alpha=0.6)
@@ -147,7 +134,7 @@ def plot_index_instance(rows, sign_rec, *, axes=None):
     axes : pair of matplotlib Axes, optional
         Where to draw; default a new figure.
     """
-    fig, (ax1, ax2) = _two_axes(axes)
+    fig, (ax1, ax2) = figure_axes_pair(axes, width=9.0, height=3.6)
     deltas = sorted({r["delta"] for r in rows})
     for i, delta in enumerate(deltas):
         sel = [r for r in rows if r["delta"] == delta]
@@ -198,7 +185,7 @@ def plot_subgen_overview(rec, *, axes=None):
     error ratio :math:`\|\hat z-z\|/(\|w\|_2\|V\|_{op})` at the end of the
     stream.
     """
-    fig, (ax1, ax2) = _two_axes(axes)
+    fig, (ax1, ax2) = figure_axes_pair(axes, width=9.0, height=3.6)
     grid = rec["n"]
     ax1.plot(grid, rec["n_clusters"], color=PALETTE[0], label="clusters m")
     ax1.axhline(rec["bound"], color=PALETTE[1], ls="--", label="(1 + 2/Δ)^d")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._style import PALETTE, figure_axes, new_figure
+from ._style import PALETTE, figure_axes, figure_axes_pair
 
 __all__ = ["plot_window_memory", "plot_window_index", "plot_window_explorer"]
 
@@ -71,11 +71,7 @@ def plot_window_index(rows: list[dict], curve: dict, *, axes=None):
     err = np.array([r["stderr"] for r in rows])
     bits = np.array([r["memory_bits"] for r in rows])
     info, W, d = rows[0]["info_bits"], rows[0]["W"], rows[0]["d"]
-    if axes is None:
-        fig, (ax0, ax1) = new_figure(ncols=2, width=9.0, height=3.4)
-    else:
-        ax0, ax1 = axes
-        fig = ax0.figure
+    fig, (ax0, ax1) = figure_axes_pair(axes, width=9.0, height=3.4)
     ax0.plot(curve["f"], curve["ceiling"], color=PALETTE[1],
              label="INDEX ceiling at f·(W−1)d bits")
     ax0.plot(curve["f"], 0.5 + curve["f"] / 2, color="grey", ls="--", lw=1, label="1/2 + f/2")
@@ -112,11 +108,7 @@ def plot_window_explorer(record: dict, *, axes=None):
     -------
     matplotlib.figure.Figure
     """
-    if axes is None:
-        fig, (ax0, ax1) = new_figure(ncols=2, width=9.0, height=3.4)
-    else:
-        ax0, ax1 = axes
-        fig = ax0.figure
+    fig, (ax0, ax1) = figure_axes_pair(axes, width=9.0, height=3.4)
     _memory_axes(ax0, record["memory"], record["W"])
     ax0.set_title(f"memory, W = {record['W']}, d = {record['d']}")
     steps = np.arange(1, record["n"] + 1)
