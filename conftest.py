@@ -20,3 +20,15 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close every figure a test leaves open, so that a long run never holds
+    more than one test's figures (matplotlib warns past 20)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

@@ -62,3 +62,20 @@ def test_figure_axes_pair_makes_or_takes_two_axes_and_rejects_others():
     with pytest.raises(TypeError, match="Axes"):
         figure_axes_pair([grid[0], "not an axes"])
     plt.close("all")
+
+
+def test_figure_axes_grid_counts_exactly_or_at_least():
+    import matplotlib.pyplot as plt
+
+    from kvtheory.viz._style import figure_axes_grid
+
+    fig, axs = figure_axes_grid(n=4, ncols=2, nrows=2)
+    assert len(axs) == 4 and all(a.figure is fig for a in axs)
+    fig2, grid = plt.subplots(1, 3)
+    assert figure_axes_grid(grid, n=2, at_least=True)[1] == list(grid)
+    with pytest.raises(ValueError, match="at least 4 Axes, got 3"):
+        figure_axes_grid(grid, n=4, at_least=True)
+    with pytest.raises(ValueError, match="2 Axes, got 3"):
+        figure_axes_grid(grid, n=2)
+    with pytest.raises(TypeError, match="Axes"):
+        figure_axes_grid([grid[0], 3], n=2)

@@ -120,12 +120,53 @@ def figure_axes(ax=None, *, width: float = 7.0, height: float = 3.4):
     return ax.figure, ax
 
 
+def figure_axes_grid(axes=None, *, n: int, ncols: int | None = None,
+                     nrows: int = 1, width: float = 9.0, height: float = 3.4,
+                     at_least: bool = False):
+    """The ``(fig, [ax, ...])`` an ``n``-panel plot function draws into.
+
+    The several-panel counterpart of :func:`figure_axes`: given the reader's
+    Axes (any sequence or array; exactly ``n`` of them, or at least ``n``
+    when ``at_least``) it styles and returns them as a list with the first
+    one's figure; otherwise it makes a new ``nrows`` x ``ncols`` figure
+    (``ncols`` defaults to ``n``) with :func:`new_figure` and returns all
+    its Axes.
+
+    Raises
+    ------
+    ValueError
+        If ``axes`` holds the wrong number of Axes.
+    TypeError
+        If one of them is not a matplotlib Axes.
+
+    Examples
+    --------
+    >>> fig, axs = figure_axes_grid(n=3, width=9.0)
+    >>> len(axs), axs[0].figure is fig
+    (3, True)
+    >>> figure_axes_grid(axs[:2], n=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: axes must hold 3 Axes, got 2
+    """
+    import numpy as np
+
+    if axes is None:
+        fig, axs = new_figure(ncols=ncols or n, nrows=nrows, width=width,
+                              height=height)
+        return fig, list(np.atleast_1d(axs).ravel())
+    got = list(np.atleast_1d(np.asarray(axes, dtype=object)).ravel())
+    if len(got) < n or (len(got) != n and not at_least):
+        want = f"at least {n}" if at_least else f"{n}"
+        raise ValueError(f"axes must hold {want} Axes, got {len(got)}")
+    styled = [figure_axes(a)[1] for a in got]
+    return styled[0].figure, styled
+
+
 def figure_axes_pair(axes=None, *, width: float = 9.0, height: float = 3.4):
     """The ``(fig, (ax0, ax1))`` a two-panel plot function draws into.
 
-    The two-panel counterpart of :func:`figure_axes`: given two Axes (any
-    sequence or array of two) it styles and returns them with the first one's
-    figure; otherwise it makes a new two-panel figure with :func:`new_figure`.
+    :func:`figure_axes_grid` with two panels side by side.
 
     Raises
     ------
@@ -134,16 +175,9 @@ def figure_axes_pair(axes=None, *, width: float = 9.0, height: float = 3.4):
     TypeError
         If one of them is not a matplotlib Axes.
     """
-    if axes is None:
-        fig, (ax0, ax1) = new_figure(ncols=2, width=width, height=height)
-        return fig, (ax0, ax1)
-    import numpy as np
+    fig, (ax0, ax1) = figure_axes_grid(axes, n=2, width=width, height=height)
+    return fig, (ax0, ax1)
 
-    got = list(np.atleast_1d(np.asarray(axes, dtype=object)).ravel())
-    if len(got) != 2:
-        raise ValueError(f"axes must hold 2 Axes, got {len(got)}")
-    ax0, ax1 = (figure_axes(a)[1] for a in got)
-    return ax0.figure, (ax0, ax1)
 
 def _style_axes(ax) -> None:
     ax.set_facecolor("white")

@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter
 
-from ._style import PALETTE, figure_axes, new_figure
+from ._style import PALETTE, figure_axes, figure_axes_pair
 
 __all__ = ["plot_walk_discrepancy", "plot_balance_rates", "plot_error_vs_R",
            "plot_balance_index", "plot_balance_explorer"]
@@ -79,12 +79,7 @@ def plot_balance_rates(results, axes=None):
         results = [results]
     for r in results:
         _need(r, ("rows", "R"), "error_vs_kept")
-    if axes is None:
-        fig, axes = new_figure(ncols=2, width=7.3, height=5.0)
-    else:
-        if len(axes) != 2:
-            raise ValueError("axes must hold two Axes")
-        fig = axes[0].figure
+    fig, axes = figure_axes_pair(axes, width=7.3, height=5.0)
     styles = ["-", "--", ":", "-."]
     methods = []
     for k, r in enumerate(results):

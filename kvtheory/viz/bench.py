@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..information import index_success_ceiling
-from ._style import PALETTE, figure_axes, new_figure
+from ._style import PALETTE, figure_axes, figure_axes_grid, new_figure
 
 __all__ = ["plot_bench", "plot_bench_bars", "plot_bench_families", "method_style",
            "CEILING_STYLE", "METHOD_FAMILIES"]
@@ -271,16 +271,11 @@ m info})` (black dash-dot), the
     order = list(dict.fromkeys(r["method"] for r in results.rows
                                if r["status"] == "ok"))
     style = {m: method_style(i) for i, m in enumerate(order)}
-    if axes is None:
-        ncols = math.ceil(len(fams) / 2) if len(fams) > 2 else len(fams)
-        nrows = math.ceil(len(fams) / ncols)
-        fig, axs = new_figure(ncols, nrows, width=3.0 * ncols, height=2.7 * nrows)
-        axs = list(np.atleast_1d(axs).ravel())
-    else:
-        axs = list(np.atleast_1d(np.asarray(axes, dtype=object)).ravel())
-        if len(axs) < len(fams):
-            raise ValueError(f"axes must hold at least {len(fams)} Axes, got {len(axs)}")
-        fig = axs[0].figure
+    ncols = math.ceil(len(fams) / 2) if len(fams) > 2 else len(fams)
+    nrows = math.ceil(len(fams) / ncols)
+    fig, axs = figure_axes_grid(axes, n=len(fams), ncols=ncols, nrows=nrows,
+                                width=3.0 * ncols, height=2.7 * nrows,
+                                at_least=True)
     curves = _curves(rows, "success")
     info = next(r["info_bits"] for r in rows if r["info_bits"])
     xs = np.array([r["memory_bits"] for r in rows if r["memory_bits"]], float)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._style import PALETTE, figure_axes, new_figure
+from ._style import PALETTE, figure_axes, figure_axes_grid
 
 __all__ = ["plot_nonadaptive_success", "plot_reader_budget", "plot_worst_case"]
 
@@ -45,14 +45,8 @@ def plot_nonadaptive_success(records_value, records_key=None, adaptive=None, *, 
     if not records_value:
         raise ValueError("records_value must be a non-empty list of sweep records")
     ncols = 1 if records_key is None else 2
-    if axes is None:
-        fig, axes = new_figure(ncols=ncols, width=7.0 if ncols == 1 else 11.5, height=3.8)
-        axes = np.atleast_1d(axes)
-    else:
-        axes = [figure_axes(a)[1] for a in np.atleast_1d(np.asarray(axes, dtype=object))]
-        if len(axes) != ncols:
-            raise ValueError(f"axes must hold {ncols} Axes, got {len(axes)}")
-        fig = axes[0].figure
+    fig, axes = figure_axes_grid(axes, n=ncols,
+                                 width=7.0 if ncols == 1 else 11.5, height=3.8)
     ax = axes[0]
     for j, (name, recs) in enumerate(_by_reader(records_value).items()):
         x = np.array([r["frac"] for r in recs])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._style import PALETTE, figure_axes, new_figure
+from ._style import PALETTE, figure_axes, figure_axes_grid
 
 __all__ = ["plot_sign_codes", "plot_flattening", "plot_query_norm_budget"]
 
@@ -58,18 +58,9 @@ def plot_flattening(rows, lossy=None, *, axes=None):
     is given, to draw into; returns the Figure.
     """
     ncols = 1 if lossy is None else 2
-    if axes is None:
-        fig, axes = new_figure(ncols=ncols, width=7.0 if ncols == 1 else 10.0, height=3.8)
-    else:
-        axes = np.atleast_1d(np.asarray(axes, dtype=object)).ravel()
-        if axes.size != ncols:
-            raise ValueError(f"axes must hold {ncols} Axes, got {axes.size}")
-        fig = figure_axes(axes[0])[0]
-        for a in axes[1:]:
-            figure_axes(a)
-        if ncols == 1:
-            axes = axes[0]
-    ax = axes if ncols == 1 else axes[0]
+    fig, axes = figure_axes_grid(axes, n=ncols,
+                                 width=7.0 if ncols == 1 else 10.0, height=3.8)
+    ax = axes[0]
     ds = list(dict.fromkeys(r["d"] for r in rows))
     for i, d in enumerate(ds):
         rr = [r for r in rows if r["d"] == d]
