@@ -126,8 +126,11 @@ def server():
     httpd.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
+def start_chromium(profile, *, width: int = 1280, performance_log: bool = False):
+    """Headless Chromium with the network blocked (every non-loopback request
+    goes to a dead proxy and no host name resolves), or skip (fail in CI)
+    when Chromium, chromedriver or selenium is missing. Shared by this file's
+    and ``test_layout.py``'s ``browser`` fixtures."""
     chromium, chromedriver = _find_browser()
     if not chromium or not chromedriver:
         _unavailable("no Chromium/chromedriver installed (Debian: apt-get install "
@@ -142,17 +145,23 @@ def browser(tmp_path_factory):
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 "--disable-extensions", "--window-size=1280,900",
-                 # Network blocked: every non-loopback request goes to a dead proxy,
-                 # and no host name resolves.
+                 "--disable-extensions", f"--window-size={width},900",
                  "--proxy-server=http://127.0.0.1:9",
                  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+                 f"--user-data-dir={profile}"):
         opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    if performance_log:
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(chromedriver), options=opts)
     driver.set_page_load_timeout(30)
     driver.set_script_timeout(30)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"),
+                            performance_log=True)
     log: dict[str, dict] = {}
     driver.get("about:blank")
     yield driver, log

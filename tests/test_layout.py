@@ -38,9 +38,9 @@ from test_browser import (  # noqa: F401 - server is a fixture used below
     PAGES,
     SHOTS,
     WAIT_JS,
-    _find_browser,
     _unavailable,
     server,
+    start_chromium,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,27 +143,7 @@ return {tables: tables, figures: figures, problems: problems};
 def browser(tmp_path_factory):
     """Headless Chromium as in test_browser.py (same flags, network blocked),
     without its request log (that fixture's teardown writes the log files)."""
-    chromium, chromedriver = _find_browser()
-    if not chromium or not chromedriver:
-        _unavailable("no Chromium/chromedriver installed (see tools/install_browser.sh)")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _unavailable("selenium is not installed (pip install -e '.[dev]')")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 "--disable-extensions", "--window-size=1300,900",
-                 "--proxy-server=http://127.0.0.1:9",
-                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-layout')}"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(chromedriver), options=opts)
-    driver.set_page_load_timeout(30)
-    driver.set_script_timeout(30)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-layout"), width=1300)
     yield driver
     driver.quit()
 
