@@ -153,7 +153,9 @@ class StreamingAttention:
 
         The inputs are validated once for the whole block (real, finite,
         2-D, matching rows and the dimensions of earlier tokens), then handed
-        to the hook :meth:`_extend`. The base hook appends row by row;
+        to the hook :meth:`_extend` (the exact cache's own hook checks
+        finiteness slice by slice as it copies, one read of the block
+        instead of two). The base hook appends row by row;
         every built-in method whose state after a block does not depend on
         how the block was split overrides it with vectorised numpy, so the
         state equals the one the :meth:`append` loop leaves (the score-based
@@ -172,8 +174,11 @@ class StreamingAttention:
         >>> kv.ExactCache().extend(np.ones((3, 2)), np.zeros((3, 2))).n_seen
         3
         """
-        K = as_real_array(K, "K", ndim=2)
-        V = as_real_array(V, "V", ndim=2)
+        # The exact cache checks finiteness while it copies the block (one read of the
+        # block instead of two); every other hook gets a block already checked.
+        fused = type(self)._extend is ExactCache._extend
+        K = as_real_array(K, "K", ndim=2, finite=not fused)
+        V = as_real_array(V, "V", ndim=2, finite=not fused)
         if V.shape[0] != K.shape[0]:
             raise ValueError(f"V must have {K.shape[0]} rows like K, got {V.shape[0]}")
         if self.d is None:
@@ -297,6 +302,10 @@ class StreamingAttention:
         return f"{type(self).__name__}(n_seen={self.n_seen}, bits={self.memory_bits()})"
 
 
+#: Entries per slice of :meth:`ExactCache._extend` (copied, then checked while cached).
+_CHECK_BLOCK = 1 << 16
+
+
 def _grow_rows(arrays, rows: int, widths, dtype, *, cap: int | None = None):
     """Buffers with room for ``rows`` rows: allocated at 16 rows, grown by doubling.
 
@@ -361,11 +370,21 @@ class ExactCache(StreamingAttention):
         self._V[n] = v
 
     def _extend(self, K, V):
+        # Copy in slices of about a megabyte and check each slice for NaN and inf while
+        # it is still in the processor's cache (the base class leaves the check to this
+        # hook). A bad entry raises before n_seen moves: the rows copied past n_seen
+        # are unused capacity, so the block is refused whole, as everywhere.
         n, m = self.n_seen, K.shape[0]
         self._K, self._V = _grow_rows((self._K, self._V), n + m, (self.d, self.d_v),
                                       self.dtype)
-        self._K[n:n + m] = K
-        self._V[n:n + m] = V
+        step = max(1, _CHECK_BLOCK // max(self.d, self.d_v))
+        for a in range(0, m, step):
+            b = min(m, a + step)
+            self._K[n + a:n + b] = K[a:b]
+            self._V[n + a:n + b] = V[a:b]
+            for X, name in ((K, "K"), (V, "V")):
+                if not np.isfinite(X[a:b]).all():
+                    raise ValueError(f"{name} must be finite (no NaN or inf)")
         self.n_seen = n + m
 
     @property

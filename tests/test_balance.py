@@ -389,3 +389,57 @@ def test_balance_widget_redraws():
     assert "R=0.5" in ax.get_title() and "n=512" in ax.get_title()
     x = np.asarray(ax.lines[0].get_xdata())
     assert x.tolist() == [8.0, 16.0]
+
+
+# ------------------------------------------------------------------ batch prefill
+@pytest.mark.parametrize("block, cuts", [(1, (0, 5, 6, 64)), (4, (3, 4, 9, 33, 64)),
+                                         (8, (7, 8, 16, 40, 64)), (5, (64,)),
+                                         (16, (2, 3, 30, 31, 64)), (64, (63, 64))])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_extend_leaves_the_append_loops_state(block, cuts, dtype):
+    """Blocks cut anywhere (inside the buffer, across block boundaries, several
+    blocks at once): the same kept tokens, weights, levels, halvings, failures and
+    generator state as the loop."""
+    K, V = _stream(n=64, seed=4, scale=1.2)
+    loop = _feed(BalanceKV(block, seed=2, dtype=dtype), K, V)
+    blk, start = BalanceKV(block, seed=2, dtype=dtype), 0
+    for c in cuts:
+        blk.extend(K[start:c], V[start:c])
+        start = c
+    for x, y in zip(blk.state(), loop.state(), strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert (blk.levels, blk.halvings, blk.failures, blk.n_seen, blk.memory_bits()) == \
+        (loop.levels, loop.halvings, loop.failures, loop.n_seen, loop.memory_bits())
+    assert blk._rng.random() == loop._rng.random()            # the same draws were used
+    q = K[3] * 2
+    np.testing.assert_array_equal(blk.attend(q), loop.attend(q))
+
+
+def test_extend_does_not_alias_the_callers_block():
+    K, V = _stream(n=32, seed=5)
+    alg = BalanceKV(8, seed=0).extend(K, V)
+    before = alg.state()
+    K[:] = 7.0
+    V[:] = 7.0
+    for x, y in zip(alg.state(), before, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_bits_for_is_the_registry_form_of_the_ledger():
+    """``BalanceKV.bits_for(param, n, d, d_v)``: the bench's closed-form memory (no dry
+    run) equals the ledger of the registry's instance for every grid setting."""
+    from kvtheory.bench import METHODS
+
+    spec = METHODS["balance"]
+    rng = np.random.default_rng(0)
+    for n, d, d_v in ((1, 4, 4), (17, 4, 3), (100, 8, 5), (300, 6, 6)):
+        K, V = rng.normal(size=(n, d)) / 3, rng.normal(size=(n, d_v)) / 3
+        for p in spec.grid(n, d, d_v):
+            alg = spec.make(p, 0).extend(K, V)
+            assert BalanceKV.bits_for(p, n, d, d_v) == alg.memory_bits(), (p, n, d, d_v)
+    assert BalanceKV.bits_for(8, 64, 4, 3, dtype=np.float64) == \
+        BalanceKV.predicted_bits(64, 4, 3, block=8)
+    with pytest.raises(ValueError, match="n must be"):
+        BalanceKV.bits_for(8, -1, 4, 3)
+    with pytest.raises(TypeError):
+        BalanceKV.bits_for(8.5, 10, 4, 3)

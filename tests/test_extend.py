@@ -168,6 +168,104 @@ def test_extend_is_validated_once_and_atomic():
     assert kv.ExactCache().extend(np.empty((0, 3)), np.empty((0, 2))).n_seen == 0
 
 
+@pytest.mark.parametrize("which", ["K", "V"])
+def test_exact_cache_checks_while_copying_and_refuses_the_block_whole(which, monkeypatch):
+    """The exact cache checks finiteness slice by slice during its copy; a bad entry
+    in a late slice still refuses the whole block (n_seen and the keys unchanged)."""
+    from kvtheory import stream
+
+    monkeypatch.setattr(stream, "_CHECK_BLOCK", 12)           # 2 rows per slice at d = 6
+    K, V, _, _ = _stream()
+    a = kv.ExactCache().extend(K[:7], V[:7])
+    keys = a.keys.copy()
+    bad = {"K": K[7:40].copy(), "V": V[7:40].copy()}
+    bad[which][-1, -1] = np.inf
+    with pytest.raises(ValueError, match=f"{which} must be finite"):
+        a.extend(bad["K"], bad["V"])
+    assert a.n_seen == 7 and a.memory_bits() == kv.ExactCache().extend(K[:7], V[:7]).memory_bits()
+    np.testing.assert_array_equal(a.keys, keys)
+    a.extend(K[7:], V[7:])                        # a good block after the refused one
+    loop = kv.ExactCache()
+    for k, v in zip(K, V, strict=True):
+        loop.append(k, v)
+    np.testing.assert_array_equal(a.keys, loop.keys)
+    np.testing.assert_array_equal(a.values, loop.values)
+
+
+def test_a_subclass_with_its_own_extend_gets_a_checked_block():
+    """Only the exact cache's own hook checks while copying; a subclass that replaces
+    the hook receives a block the base class has already checked."""
+    seen = []
+
+    class Logged(kv.ExactCache):
+        def _extend(self, K, V):
+            seen.append(bool(np.isfinite(K).all() and np.isfinite(V).all()))
+            super()._extend(K, V)
+
+    K, V, _, _ = _stream()
+    bad = K[:5].copy()
+    bad[2, 1] = np.nan
+    with pytest.raises(ValueError, match="K must be finite"):
+        Logged().extend(bad, V[:5])
+    assert seen == []
+    Logged().extend(K[:5], V[:5])
+    assert seen == [True]
+
+
+def test_row_dots_equal_the_loops_dot_products():
+    from kvtheory.algorithms._rows import row_dots
+
+    rng = np.random.default_rng(2)
+    for shape in ((1, 1), (50, 3), (40, 64), (9, 129)):
+        A = rng.normal(size=shape) * 3
+        for X in (A, np.asfortranarray(A), A[::-1]):
+            np.testing.assert_array_equal(row_dots(X), [k @ k for k in X])
+
+
+def test_quantize_rows_equals_the_per_row_quantizer(monkeypatch):
+    """The blocked row quantizer equals quantize_minmax row by row, bit for bit,
+    including constant rows (scale 0) and blocks smaller than a row."""
+    from kvtheory.algorithms import quantization as qm
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(37, 11)) * 4
+    X[4] = 1.5
+    X[9] = 0.0
+    for block in (1 << 15, 20, 1):
+        monkeypatch.setattr(qm, "_QUANT_BLOCK", block)
+        for bits in (1, 3, 8, 16):
+            for meta in (np.float16, np.float32):
+                codes, zero, scale = qm._quantize_rows(X, bits, meta)
+                for i, x in enumerate(X):
+                    c, z, sc = qm.quantize_minmax(x, bits, meta_dtype=meta)
+                    np.testing.assert_array_equal(codes[i], c)
+                    assert (zero[i], scale[i]) == (z, sc)
+
+
+def test_kivi_extend_in_group_blocks_matches_the_loop(monkeypatch):
+    """KIVI's extend works a few groups at a time: tiny blocks of groups, a tail that
+    starts inside the block, and random splits leave the loop's state."""
+    from kvtheory.algorithms import kivi
+
+    monkeypatch.setattr(kivi, "_KIVI_BLOCK", 40)
+    rng = np.random.default_rng(4)
+    for trial in range(12):
+        G, R = int(rng.integers(1, 6)), int(rng.integers(0, 9))
+        n = int(rng.integers(1, 120))
+        K, V = rng.normal(size=(n, 3)), rng.normal(size=(n, 2))
+        loop = alg.KIVICache(3, group=G, residual=R)
+        for k, v in zip(K, V, strict=True):
+            loop.append(k, v)
+        blk, start = alg.KIVICache(3, group=G, residual=R), 0
+        for c in [*np.sort(rng.integers(0, n + 1, size=3)), n]:
+            blk.extend(K[start:c], V[start:c])
+            start = c
+        for x, y in zip(blk.dequantized(), loop.dequantized(), strict=True):
+            np.testing.assert_array_equal(x, y)
+        assert (blk.n_groups, blk.tail_length, blk.memory_bits()) == \
+            (loop.n_groups, loop.tail_length, loop.memory_bits()), trial
+
+
 def test_exact_cache_grows_amortised():
     K, V, _, _ = _stream()
     a = kv.ExactCache()
@@ -274,3 +372,30 @@ def test_real_head_instance_when_available():
     assert inst.family == "benign" and inst.n == 128 and inst.d == 64
     assert inst.Q is not None and inst.Q.shape == (128, 64)
     assert inst.probes.shape == (16, 64) and not inst.pad
+
+
+@pytest.mark.parametrize("what, row", [("key entry", (-10.0, 0.0)), ("key entry", (10.0, 0.0)),
+                                       ("value entry", (0.0, -10.0)),
+                                       ("squared value norm", (0.0, 0.8))])
+def test_subgen_extend_raises_on_a_token_beyond_float16_as_the_loop(what, row):
+    """A key or value beyond the storage range in the middle of a block (of either
+    sign): extend raises as the loop does, at the same token, in the same state."""
+    big = float(np.finfo(np.float16).max)
+    rng = np.random.default_rng(6)
+    K, V = rng.normal(size=(9, 2)), rng.normal(size=(9, 2))
+    if what == "key entry":
+        K[5] = np.array(row) * big
+    elif what == "value entry":
+        V[5] = np.array(row) * big
+    else:
+        V[5] = np.array([0.8, 0.8]) * big
+    blk = alg.SubGen(0.5, 2, 4, seed=0, dtype=np.float16)
+    with pytest.raises(ValueError, match=what):
+        blk.extend(K, V)
+    loop = alg.SubGen(0.5, 2, 4, seed=0, dtype=np.float16)
+    with pytest.raises(ValueError, match=what):
+        for k, v in zip(K, V, strict=True):
+            loop.append(k, v)
+    assert blk.n_seen == loop.n_seen == 5
+    assert blk.memory_bits() == loop.memory_bits()
+    np.testing.assert_array_equal(blk.attend(K[0]), loop.attend(K[0]))

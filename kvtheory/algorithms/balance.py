@@ -310,7 +310,10 @@ class BalanceKV(StreamingAttention):
     :math:`B2^j` tokens, a halving at level :math:`j`: :math:`O(B^2(d+d_v))`
     for the Gram matrix and :math:`O(B^2)` for the walk, so
     :math:`O(B(d+d_v)\log(n/B))` amortised per token. A query costs
-    :math:`O(m(d+d_v))`.
+    :math:`O(m(d+d_v))`. :meth:`extend` hands each whole run of ``block``
+    rows to the halvings directly (no per-token buffering), in the loop's
+    order and with the loop's draws, so it leaves the state of the
+    :meth:`append` loop; the halvings are most of the cost either way.
 
     Examples
     --------
@@ -380,6 +383,23 @@ class BalanceKV(StreamingAttention):
         b = float_bits(dtype)
         kept = cls.kept_after(n, block)
         return kept * (d + d_v) * b + WORD_BITS * (_popcount(n // block) + 2) + RNG_STATE_BITS
+
+    @classmethod
+    def bits_for(cls, block: int, n: int, d: int, d_v: int, dtype=np.float32) -> int:
+        """:meth:`predicted_bits` in the benchmark's ``bits(param, n, d, d_v)`` form.
+
+        The parameter is the block size and storage is ``dtype`` (float32 by
+        default, as :meth:`from_budget` and the benchmark's registry entry
+        store), so the registry maps a budget to a block size with no dry run.
+
+        Examples
+        --------
+        >>> from kvtheory.algorithms import BalanceKV
+        >>> BalanceKV.bits_for(8, 64, 4, 3) == BalanceKV.predicted_bits(
+        ...     64, 4, 3, block=8, dtype="float32")
+        True
+        """
+        return cls.predicted_bits(n, d, d_v, block=block, dtype=dtype)
 
     @classmethod
     def from_budget(cls, budget_bits: int, n: int, d: int, d_v: int, seed=0, *,
@@ -462,8 +482,12 @@ class BalanceKV(StreamingAttention):
         self._fill += 1
         if self._fill < B:
             return
-        Kb, Vb = self._buf_k.copy(), self._buf_v.copy()
         self._fill = 0
+        self._carry(self._buf_k.copy(), self._buf_v.copy())
+
+    def _carry(self, Kb, Vb) -> None:
+        """Enter the full level-0 block ``(Kb, Vb)`` (storage dtype, ``block`` rows):
+        merge and halve upwards while the level is occupied, like a binary counter."""
         j = 0
         while j in self._blocks:
             Kj, Vj = self._blocks.pop(j)
@@ -475,6 +499,34 @@ class BalanceKV(StreamingAttention):
             Kb, Vb = Km[keep], Vm[keep]
             j += 1
         self._blocks[j] = (Kb, Vb)
+
+    def _extend(self, K, V):
+        # The loop's blocks and halvings in the loop's order (the same draws): top up the
+        # buffer, then every whole run of `block` rows is a level-0 block directly (cast to
+        # the storage dtype as the buffer would), and the rest starts the next buffer. The
+        # state equals the append loop's; the halvings, not the copies, are the cost.
+        B, L = self.block, K.shape[0]
+        if self._buf_k is None:
+            self._buf_k = np.empty((B, self.d), dtype=self.dtype)
+            self._buf_v = np.empty((B, self.d_v), dtype=self.dtype)
+        i = 0
+        if self._fill:
+            i = min(L, B - self._fill)
+            self._buf_k[self._fill:self._fill + i] = K[:i]
+            self._buf_v[self._fill:self._fill + i] = V[:i]
+            self._fill += i
+            if self._fill == B:
+                self._fill = 0
+                self._carry(self._buf_k.copy(), self._buf_v.copy())
+        while L - i >= B:
+            self._carry(K[i:i + B].astype(self.dtype), V[i:i + B].astype(self.dtype))
+            i += B
+        r = L - i
+        if r:
+            self._buf_k[:r] = K[i:]
+            self._buf_v[:r] = V[i:]
+            self._fill = r
+        self.n_seen += L
 
     def _attend(self, q):
         K, V, w = self.state()

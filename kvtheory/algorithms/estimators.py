@@ -36,6 +36,7 @@ from .._validate import check_int, check_real, check_rng
 from ..attention import softmax
 from ..memory import MemoryLedger
 from ..stream import StreamingAttention
+from ._rows import row_dots
 from .sampling import RNG_STATE_BITS, ReservoirSampling
 
 __all__ = ["UniformSamplingEstimator", "ImportanceSamplingEstimator"]
@@ -215,8 +216,8 @@ class ImportanceSamplingEstimator(StreamingAttention):
             self._K = np.empty((self.s, self.d), dtype=self.dtype)
             self._V = np.empty((self.s, self.d_v), dtype=self.dtype)
         L = K.shape[0]
-        nk = np.sqrt(np.fromiter((k @ k for k in K), np.float64, L))
-        nv = np.fromiter((v @ v for v in V), np.float64, L)
+        nk = np.sqrt(row_dots(K))
+        nv = row_dots(V)
         logw = self.r * nk + np.fromiter(map(math.log1p, np.sqrt(nv).tolist()), np.float64, L)
         logW = np.logaddexp.accumulate(np.concatenate([[self._logW], logw]))[1:]
         p = np.fromiter(map(math.exp, (logw - logW).tolist()), np.float64, L)

@@ -27,6 +27,10 @@ from .quantization import _quantize_rows, quantize_minmax
 __all__ = ["KIVICache"]
 
 
+#: Entries per block of :meth:`KIVICache._extend` (a few hundred groups at a time).
+_KIVI_BLOCK = 1 << 16
+
+
 class KIVICache(StreamingAttention):
     r"""KIVI-style cache: per-channel keys, per-token values, a full-precision tail.
 
@@ -153,30 +157,50 @@ class KIVICache(StreamingAttention):
         # The loop flushes the oldest `group` tail tokens whenever the tail reaches
         # residual + group; so after the block the first f * group of (tail + block)
         # are quantized in f groups, f = (t0 + L - residual) // group (0 if the tail
-        # never reaches residual + group), with the loop's arithmetic (vectorised).
+        # never reaches residual + group), with the loop's arithmetic (vectorised, a few
+        # hundred groups at a time so that no temporary has the size of the block).
         d, d_v, G, R = self.d, self.d_v, self.group, self.residual
-        tK = K.astype(self.tail_dtype).astype(np.float64)
-        tV = V.astype(self.tail_dtype).astype(np.float64)
-        total = len(self._tailK) + K.shape[0]
+        L, t0 = K.shape[0], len(self._tailK)
+        total = t0 + L
         f = (total - R) // G if total >= R + G else 0
         if f == 0:
-            self._tailK.extend(tK)
-            self._tailV.extend(tV)
-            self.n_seen += K.shape[0]
+            self._tailK.extend(K.astype(self.tail_dtype).astype(np.float64))
+            self._tailV.extend(V.astype(self.tail_dtype).astype(np.float64))
+            self.n_seen += L
             return
-        allK = np.concatenate([np.array(self._tailK).reshape(-1, d), tK])
-        allV = np.concatenate([np.array(self._tailV).reshape(-1, d_v), tV])
-        Kg = allK[: f * G].reshape(f, G, d).transpose(0, 2, 1).reshape(f * d, G)
-        c, z, sc = _quantize_rows(Kg, self.bits, self.meta_dtype)   # per group and channel
-        Kd = (z[:, None] + c * sc[:, None]).reshape(f, d, G).transpose(0, 2, 1)
-        c, z, sc = _quantize_rows(allV[: f * G], self.bits, self.meta_dtype)   # per token
-        Vd = (z[:, None] + c * sc[:, None]).reshape(f, G, d_v)
-        self._Kq.extend(np.ascontiguousarray(Kd))
-        self._Vq.extend(Vd)
-        self._tailK = list(allK[f * G:])
-        self._tailV = list(allV[f * G:])
+        step = max(1, _KIVI_BLOCK // (G * max(d, d_v)))          # groups at a time
+        for g0 in range(0, f, step):
+            c = min(f, g0 + step) - g0
+            Kc, Vc = self._tail_rows(K, V, g0 * G, (g0 + c) * G)
+            Kg = Kc.reshape(c, G, d).transpose(0, 2, 1).reshape(c * d, G)
+            q, z, sc = _quantize_rows(Kg, self.bits, self.meta_dtype)   # group, channel
+            Kd = (z[:, None] + q * sc[:, None]).reshape(c, d, G).transpose(0, 2, 1)
+            q, z, sc = _quantize_rows(Vc, self.bits, self.meta_dtype)   # per token
+            Vd = (z[:, None] + q * sc[:, None]).reshape(c, G, d_v)
+            self._Kq.extend(np.ascontiguousarray(Kd))
+            self._Vq.extend(Vd)
+        tK, tV = self._tail_rows(K, V, f * G, total)
+        self._tailK, self._tailV = list(tK), list(tV)
         self._deq = None
-        self.n_seen += K.shape[0]
+        self.n_seen += L
+
+    def _tail_rows(self, K, V, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows ``a:b`` of (the tail, then the block ``K, V``), rounded as the tail
+        holds them (to ``tail_dtype``, as float64)."""
+        t0 = len(self._tailK)
+        Ks, Vs = [], []
+        if a < t0:
+            Ks.append(np.array(self._tailK[a:min(b, t0)]).reshape(-1, self.d))
+            Vs.append(np.array(self._tailV[a:min(b, t0)]).reshape(-1, self.d_v))
+        if b > t0:
+            lo, hi = max(a, t0) - t0, b - t0
+            Ks.append(K[lo:hi].astype(self.tail_dtype).astype(np.float64))
+            Vs.append(V[lo:hi].astype(self.tail_dtype).astype(np.float64))
+        if not Ks:
+            return np.empty((0, self.d)), np.empty((0, self.d_v))
+        if len(Ks) == 1:
+            return Ks[0], Vs[0]
+        return np.concatenate(Ks), np.concatenate(Vs)
 
     def dequantized(self) -> tuple[np.ndarray, np.ndarray]:
         """The reconstructed keys and values of all tokens, in arrival order."""

@@ -61,6 +61,10 @@ def pca_basis(X, rank: int) -> tuple[np.ndarray, np.ndarray]:
     return mean, Vt[: min(rank, Vt.shape[0])].T
 
 
+#: Entries per slice of :meth:`LowRankCache._extend` (the centred rows, then the product).
+_LOWRANK_BLOCK = 1 << 16
+
+
 class LowRankCache(StreamingAttention):
     r"""Keys and values as ``rank`` PCA coefficients, the basis learned from a prefix.
 
@@ -168,9 +172,13 @@ class LowRankCache(StreamingAttention):
             super()._extend(K[:head], V[:head])
         if head < K.shape[0]:
             mk, Bk, mv, Bv = self._basis
-            self._put_coefficients(self._store((K[head:] - mk) @ Bk),
-                                   self._store((V[head:] - mv) @ Bv))
-            self.n_seen += K.shape[0] - head
+            L = K.shape[0]
+            step = max(1, _LOWRANK_BLOCK // max(self.d, self.d_v))   # cache-sized slices
+            for a in range(head, L, step):
+                b = min(L, a + step)
+                self._put_coefficients(self._store((K[a:b] - mk) @ Bk),
+                                       self._store((V[a:b] - mv) @ Bv))
+            self.n_seen += L - head
 
     def reconstructed(self) -> tuple[np.ndarray, np.ndarray]:
         """The keys and values the cache can reproduce, in arrival order."""

@@ -25,6 +25,7 @@ from .._validate import as_real_array, check_int, check_rng
 from ..attention import softmax
 from ..memory import WORD_BITS, MemoryLedger, float_bits
 from ..stream import StreamingAttention, _grow_rows
+from ._rows import row_dots
 from .quantization import _quantize_rows, quantize_minmax
 
 __all__ = ["QJLCache"]
@@ -141,13 +142,15 @@ class QJLCache(StreamingAttention):
         n, L = self.n_seen, K.shape[0]
         self._grow(n + L)
         self._signs[n:n + L] = np.where(K @ S.T >= 0, 1.0, -1.0)
-        nk = np.sqrt(np.fromiter((k @ k for k in K), np.float64, L))
+        nk = np.sqrt(row_dots(K))
         self._norms[n:n + L, 0] = nk.astype(self.meta_dtype).astype(np.float64)
         if self.value_bits is None:
             self._V[n:n + L] = V.astype(self.meta_dtype).astype(np.float64)
         else:
             c, z, s = _quantize_rows(V, self.value_bits, self.meta_dtype)
-            self._V[n:n + L] = z[:, None] + c * s[:, None]
+            out = self._V[n:n + L]                     # z + c * s, as the loop, in place
+            np.multiply(c, s[:, None], out=out)
+            out += z[:, None]
         self.n_seen = n + L
 
     def score_estimates(self, q) -> np.ndarray:

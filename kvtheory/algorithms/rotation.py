@@ -125,9 +125,12 @@ class RotatedQuantizedCache(QuantizedCache):
         super()._append(Rk @ k, Rv @ v)
 
     def _extend(self, K, V):
-        # one matrix product per block (equal to the rows R @ k up to the last bit)
+        # one matrix product per slice of rows (equal to the rows R @ k up to the last
+        # bit), a few hundred rows at a time so that the rotated copies stay small
         Rk, Rv = self.rotations()
-        super()._extend(K @ Rk.T, V @ Rv.T)
+        step = max(1, (1 << 16) // max(self.d, self.d_v))
+        for a in range(0, K.shape[0], step):
+            super()._extend(K[a:a + step] @ Rk.T, V[a:a + step] @ Rv.T)
 
     def _attend(self, q):
         Rk, Rv = self.rotations()
