@@ -64,7 +64,7 @@ whose memory fits (or its cheapest, flagged within_budget=false).
 
 output (in --out DIR): results.csv and results.json (one row per method,
 budget, instance and seed; the schema is in the docstring of
-kvtheory.bench.runner and in results.json's "columns"), figure.png (success
+kvtheory.bench.results and in results.json's "columns"), figure.png (success
 or error against memory bits, one panel per instance, with the INDEX lower
 bound), table.txt (the printed tables).
 

@@ -32,6 +32,7 @@ benchmark's cells (:func:`kvtheory.bench.run_cell`) are thin wrappers over
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import numbers
 import time
@@ -209,6 +210,13 @@ class Instance:
             return self.K, self.V
         return (np.vstack([self.K, np.zeros((1, self.d))]),
                 np.vstack([self.V, np.zeros((1, self.d_v))]))
+
+    @functools.cached_property
+    def value_opnorm(self) -> float:
+        """Operator norm :math:`\\|V\\|_{op}` of the values (the padding token,
+        a zero row, does not change it); computed once per instance, since
+        :func:`score` needs it for every run on the instance."""
+        return float(np.linalg.norm(self.V, 2))
 
     def decoded_cells(self) -> tuple[np.ndarray, np.ndarray]:
         """Row and column indices (into the probes' answers) of the bits Bob decodes."""
@@ -505,7 +513,7 @@ def score(transcript: Transcript, inst: Instance, *, memory_bits=None,
     ent = add = l2 = None
     if errors:
         K, V = inst.reference()
-        op = float(np.linalg.norm(V, 2))
+        op = inst.value_opnorm
         ent, add, l2 = (np.full(Z.shape[0], np.inf) for _ in range(3))
         for j, (q, z_hat) in enumerate(zip(inst.probes, Z, strict=True)):
             if not finite[j]:

@@ -8,12 +8,17 @@ Run from the repository root:
 
 Sections (``--only``): ``attend`` (ExactCache.attend and kv.attention against
 the bare numpy computation), ``append`` (per-token cost of append through the
-base class), ``extend`` (extend against the append loop, per method), ``bench``
-(the ``python -m kvtheory bench`` runs of issue #15, each in a fresh process),
-``cluster`` (the n = 32768 sweep on a two-worker local Dask cluster, when the
-bench offers ``--scheduler``). Timings are wall-clock (attention: the
-minimum of interleaved repeats; the rest: medians) with single-threaded BLAS;
-the machine's load average is printed with them.
+base class), ``extend`` (extend against the append loop, per method, and the exact
+cache's extend against a bare numpy copy of the block), ``bench`` (the
+``python -m kvtheory bench`` runs of issue #15, each in a fresh process:
+n = 4096, d = 64 over the defaults; the INDEX sweep over all methods at
+n = 4096 and n = 32768, d = 128, and their ratio), ``cluster`` (the INDEX
+sweeps on a two-worker local Dask cluster against the serial runs, when the
+bench offers ``--scheduler``). Each target gets one table, headed by the
+machine's load average, and a summary table of all targets ends the run.
+Timings are wall-clock with single-threaded BLAS: the minimum of repeats
+(interleaved where two things are compared), the least disturbed run on a
+shared machine; each bench run is timed once.
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -36,13 +40,14 @@ import kvtheory as kv  # noqa: E402
 SECTIONS = ("attend", "append", "extend", "bench", "cluster")
 
 
-def _median_time(fn, repeat: int = 7) -> float:
+def _min_time(fn, repeat: int = 7) -> float:
+    """The least disturbed of ``repeat`` runs of ``fn()``, in seconds (the machine is shared)."""
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return min(times)
 
 
 def _load() -> str:
@@ -110,23 +115,78 @@ def measure_extend(n: int, d: int, keys=None) -> list[dict]:
         if key == "exact":
             cases.append(("exact", spec, np.float64))
     for key, spec, p in cases:
-        times = []
-        for _ in range(3):                  # median of 3 fresh instances (first touch of
-            a = spec.make(p, 0)             # new memory is slow on some machines)
+        t_ext, t_loop = [], []
+        for _ in range(2):                  # interleaved, so a burst of load hits both
+            for _ in range(3):              # fresh instances (first touch of new memory
+                a = spec.make(p, 0)         # is part of a prefill's cost)
+                t0 = time.perf_counter()
+                a.extend(K, V)
+                t_ext.append(time.perf_counter() - t0)
+            b = spec.make(p, 0)
             t0 = time.perf_counter()
-            a.extend(K, V)
-            times.append(time.perf_counter() - t0)
-        t_ext = statistics.median(times)
-        b = spec.make(p, 0)
-        t0 = time.perf_counter()
-        for k, v in zip(K, V, strict=True):
-            b.append(k, v)
-        t_loop = time.perf_counter() - t0
+            for k, v in zip(K, V, strict=True):
+                b.append(k, v)
+            t_loop.append(time.perf_counter() - t0)
+        # the minimum: the least disturbed run of each (the machine is shared)
+        t_ext, t_loop = min(t_ext), min(t_loop)
         rows.append({"method": key, "param": spec.describe(p), "extend_tok_s": n / t_ext,
                      "append_tok_s": n / t_loop, "speedup": t_loop / t_ext,
                      "same_bits": a.memory_bits() == b.memory_bits(),
                      "prefill_exact": getattr(a, "prefill_exact", True)})
     return rows
+
+
+def measure_exact_anatomy(n: int, d: int, dtype=np.float64, repeat: int = 7) -> dict:
+    """Where the exact cache's ``extend`` spends its time, against bare numpy.
+
+    Milliseconds (minimum of repeats) of: the ``append`` loop; ``extend`` into a fresh
+    cache; the finiteness check of the block (what validation reads); the
+    bare numpy copy of the block into fresh arrays of the storage dtype (what
+    any fresh cache must write: the kernel zeroes new pages first) and into
+    arrays already touched. ``ceiling`` is the loop's time over the fresh
+    copy: the speed-up an ``extend`` that did nothing but that copy would
+    reach, with no validation at all.
+    """
+    rng = np.random.default_rng(0)
+    K = rng.standard_normal((n, d)) / np.sqrt(d)
+    V = rng.standard_normal((n, d))
+
+    def fresh_copy():
+        a = np.empty((n, d), dtype=dtype)
+        b = np.empty((n, d), dtype=dtype)
+        a[:] = K
+        b[:] = V
+
+    A = np.empty((n, d), dtype=dtype)
+    B = np.empty((n, d), dtype=dtype)
+
+    def reused_copy():
+        A[:] = K
+        B[:] = V
+
+    def check():
+        return bool(np.isfinite(K).all()) and bool(np.isfinite(V).all())
+
+    def loop():
+        c = kv.ExactCache(dtype)
+        for k, v in zip(K, V, strict=True):
+            c.append(k, v)
+
+    out = {"n": n, "d": d, "dtype": np.dtype(dtype).name}
+    fns = {"extend": lambda: kv.ExactCache(dtype).extend(K, V), "fresh_copy": fresh_copy,
+           "reused_copy": reused_copy, "check": check}
+    times = {name: [] for name in fns}
+    for _ in range(repeat):                 # interleaved: the allocator and the load alike
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    for name, ts in times.items():
+        out[name] = 1e3 * min(ts)
+    out["loop"] = 1e3 * _min_time(loop, 3)
+    out["speedup"] = out["loop"] / out["extend"]
+    out["ceiling"] = out["loop"] / out["fresh_copy"]
+    return out
 
 
 def run_bench(args: list[str], out: str, timeout: float = 1800) -> float:
@@ -154,18 +214,58 @@ def _compare_rows(a: str, b: str) -> None:
         ra = read_results(os.path.join(a, "results.csv")).rows
         rb = read_results(os.path.join(b, "results.csv")).rows
     except (OSError, ValueError) as exc:
-        print(f"  rows not compared ({exc})")
+        print(f"not compared ({exc})")
         return
 
     def strip(rows):
         return [{k: v for k, v in r.items() if k != "sec_per_token"} for r in rows]
-    print(f"  rows identical (timing aside): {strip(ra) == strip(rb)} ({len(ra)} rows)")
+    print(f"identical (timing aside): {strip(ra) == strip(rb)} ({len(ra)} rows)")
+
+
+def _show_rows(out: str, method: str, instance: str) -> None:
+    """Print the rows of one (method, instance) of a bench output, with the INDEX ceiling."""
+    from kvtheory.bench import read_results
+
+    try:
+        rows = read_results(os.path.join(out, "results.csv")).rows
+    except (OSError, ValueError) as exc:
+        print(f"rows not shown ({exc})")
+        return
+    rows = [r for r in rows if r["method"] == method and r["instance"] == instance]
+    print(f"{'budget':>7} {'param':<22} {'memory bits':>12} {'fits':>5} {'success':>8} "
+          f"{'ceiling':>8} {'above':>6} {'us/token':>9}")
+
+    def num(x, fmt):
+        return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
+    for r in rows:
+        print(f"{r['budget']:7.3f} {str(r['param'])[:22]:<22} {r['memory_bits']:12d} "
+              f"{str(r['within_budget']):>5} {num(r['success'], '8.3f')} "
+              f"{num(r['ceiling'], '8.3f')} {str(r['exceeds_ceiling']):>6} "
+              f"{num(r['sec_per_token'] and 1e6 * r['sec_per_token'], '9.1f')}")
 
 
 def _bench_supports(flag: str) -> bool:
     res = subprocess.run([sys.executable, "-m", "kvtheory", "bench", "--help"],
                          capture_output=True, text=True)
     return flag in res.stdout
+
+
+def _header(title: str) -> None:
+    print(f"\n== {title}\n   ({_load()})", flush=True)
+
+
+def _fmt_s(t) -> str:
+    return "not run" if t is None else ("timed out" if not math.isfinite(t) else f"{t:.1f} s")
+
+
+#: The bench runs of issue #15: label -> command-line arguments (each in a fresh process).
+BENCH_RUNS = {
+    "n4096-default": ["--n", "4096", "--d", "64", "--seeds", "1", "--jobs", "1"],
+    "index4096": ["--n", "4096", "--d", "128", "--instances", "index", "--methods", "all",
+                  "--seeds", "1", "--jobs", "1"],
+    "index32768": ["--n", "32768", "--d", "128", "--instances", "index", "--methods", "all",
+                   "--seeds", "1", "--jobs", "1"],
+}
 
 
 def main(argv=None) -> None:
@@ -179,29 +279,40 @@ def main(argv=None) -> None:
                         help="directory for the bench runs' output")
     args = parser.parse_args(argv)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
+    bad = sorted(only - set(SECTIONS))
+    if bad:
+        parser.error(f"--only: unknown section(s) {bad}; choose from {SECTIONS}")
     if args.quick:
         only -= {"bench", "cluster"}
     print(f"kvtheory benchmark ({_load()}, {os.cpu_count()} cores, "
           f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']})")
+    summary = []                            # (target, measured, goal, verdict)
 
     if "attend" in only:
         sizes = [(10_000, 64), (1_000, 64)] if args.quick else \
             [(100_000, 128), (10_000, 64), (1_000, 64)]
-        print("\n== attention against bare numpy (K@q, stable softmax, V.T@w); target <= 1.3")
+        _header("attention against bare numpy (K@q, stable softmax, V.T@w): target <= 1.3 "
+                "at n = 1e5, d = 128 (minimum of interleaved repeats)")
+        print(f"{'n':>7} {'d':>4} {'bare numpy':>11} {'ExactCache.attend':>18} "
+              f"{'kv.attention':>13}")
         for r in measure_attend(sizes):
-            print(f"n = {r['n']:>6}, d = {r['d']:>3}: bare {r['bare_ms']:8.3f} ms   "
-                  f"ExactCache.attend / bare {r['cache_ratio']:5.2f}   "
-                  f"kv.attention / bare {r['attention_ratio']:5.2f}")
+            print(f"{r['n']:>7} {r['d']:>4} {r['bare_ms']:8.3f} ms {r['cache_ratio']:17.2f}x "
+                  f"{r['attention_ratio']:12.2f}x")
+            if (r["n"], r["d"]) == (100_000, 128):
+                for what, key in (("ExactCache.attend / bare", "cache_ratio"),
+                                  ("kv.attention / bare", "attention_ratio")):
+                    summary.append((f"{what}, n = 1e5, d = 128", f"{r[key]:.2f}x", "<= 1.3x",
+                                    "met" if r[key] <= 1.3 else "NOT met"))
 
     if "append" in only:
         us = 1e6 * measure_append(5_000 if args.quick else 20_000)
-        print(f"\n== per-token append through the base class (ExactCache, d = 128): "
-              f"{us:.1f} us/token")
+        _header("per-token append through the base class (ExactCache, d = 128)")
+        print(f"{us:.1f} us/token")
 
     if "extend" in only:
         n, d = (4096, 64) if args.quick else (32_768, 128)
-        print(f"\n== extend vs the append loop, tokens/s, n = {n}, d = {d} "
-              f"(middle grid parameter; target: exact >= 50x)")
+        _header(f"extend vs the append loop, tokens/s, n = {n}, d = {d} "
+                f"(middle grid parameter, minimum of repeats; target: exact >= 50x)")
         print(f"{'method':<11} {'parameter':<28} {'extend':>12} {'append loop':>12} "
               f"{'speed-up':>9}  bits  prefill")
         for r in measure_extend(n, d):
@@ -209,54 +320,88 @@ def main(argv=None) -> None:
                   f"{r['append_tok_s']:12,.0f} {r['speedup']:8.1f}x  "
                   f"{'same' if r['same_bits'] else 'DIFF'}  "
                   f"{'exact' if r['prefill_exact'] else 'prefill mode'}")
+        _header(f"the exact cache's extend against bare numpy, ms (minimum of repeats), "
+                f"n = {n}, d = {d}")
+        print(f"{'storage':<8} {'append loop':>11} {'extend':>8} {'= check':>8} "
+              f"{'+ fresh copy':>12} {'(reused copy)':>13} {'speed-up':>9} {'ceiling':>8}")
+        for dt in (np.float32, np.float64):
+            a = measure_exact_anatomy(n, d, dt)
+            print(f"{a['dtype']:<8} {a['loop']:11.1f} {a['extend']:8.2f} {a['check']:8.2f} "
+                  f"{a['fresh_copy']:12.2f} {a['reused_copy']:13.2f} {a['speedup']:8.1f}x "
+                  f"{a['ceiling']:7.1f}x")
+            summary.append((f"exact extend / append loop ({a['dtype']}), n = {n}, d = {d}",
+                            f"{a['speedup']:.1f}x (ceiling {a['ceiling']:.1f}x)", ">= 50x",
+                            "met" if a["speedup"] >= 50 else "NOT met"))
+        print("ceiling: the append loop over a bare copy of the block into fresh arrays, "
+              "the speed-up of an extend that\nonly copied (no validation); 'check' is "
+              "np.isfinite over the block, what validation reads.")
 
-    big_serial = t_idx_serial = None
+    times = {}
     if "bench" in only:
-        print(f"\n== python -m kvtheory bench ({_load()})")
-        to = args.timeout
-        t_idx_serial = run_bench(["--n", "4096", "--d", "128", "--instances", "index",
-                                  "--methods", "all", "--seeds", "1", "--jobs", "1"],
-                                 os.path.join(args.out, "index4096"), to)
-        print(f"bench --n 4096  --d 128 --instances index --methods all --seeds 1 (serial): "
-              f"{t_idx_serial:7.1f} s", flush=True)
-        big_serial = run_bench(["--n", "32768", "--d", "128", "--instances", "index",
-                                "--methods", "all", "--seeds", "1", "--jobs", "1"],
-                               os.path.join(args.out, "index32768"), to)
-        print(f"bench --n 32768 --d 128 --instances index --methods all --seeds 1 (serial): "
-              f"{big_serial:7.1f} s   (target < 300 s); ratio to n = 4096: "
-              f"{big_serial / t_idx_serial:.1f}x (linear growth: 8x)", flush=True)
+        _header("python -m kvtheory bench, wall seconds (each run a fresh process)")
+        goals = {"n4096-default": "< 60 s", "index4096": "(for the ratio)",
+                 "index32768": "< 300 s"}
+        print(f"{'run':<14} {'wall':>9}  {'goal':<16} arguments")
+        for label, extra in BENCH_RUNS.items():
+            times[label] = run_bench(extra, os.path.join(args.out, label), args.timeout)
+            print(f"{label:<14} {_fmt_s(times[label]):>9}  {goals[label]:<16} "
+                  f"{' '.join(extra)}   ({_load()})", flush=True)
+        big, idx, dflt = times["index32768"], times["index4096"], times["n4096-default"]
+        print(f"ratio index32768 / index4096 (same methods and instance, 8x the tokens): "
+              f"{big / idx:.1f}x (linear growth: 8x)")
+        print(f"ratio index32768 / n4096-default: {big / dflt:.1f}x")
+        print("\nthe rows of (quant, index) in the n = 32768, d = 128 run, with the INDEX "
+              "ceiling (success any method\nof that memory can reach on the instance):")
+        _show_rows(os.path.join(args.out, "index32768"), "quant", "index")
+        summary += [("bench --n 4096 --d 64 --seeds 1 (default, serial)", _fmt_s(dflt),
+                     "< 60 s", "met" if dflt < 60 else "NOT met"),
+                    ("bench --n 32768 --d 128 --instances index --methods all", _fmt_s(big),
+                     "< 300 s", "met" if big < 300 else "NOT met"),
+                    ("  its time / the n = 4096, d = 128 index run's", f"{big / idx:.1f}x",
+                     "about 8x", "(report)")]
 
     if "cluster" in only:
         if not _bench_supports("--scheduler"):
-            print("\n== two-worker local cluster: not measured (the bench has no --scheduler)")
+            _header("two-worker local cluster: not measured (the bench has no --scheduler)")
         else:
             import logging
 
             from dask.distributed import LocalCluster
 
-            sizes = [("4096", t_idx_serial)]
-            if big_serial is not None and math.isfinite(big_serial):
-                sizes.append(("32768", big_serial))
-            print(f"\n== the index sweep (all methods, seed 0) on a two-worker LocalCluster "
-                  f"vs serial ({_load()})")
+            _header("the index sweeps (all methods, seed 0, d = 128) on a two-worker "
+                    "LocalCluster vs serial (the cluster's start-up not counted)")
+            sizes = [("4096", times.get("index4096"))]
+            big = times.get("index32768")
+            if big is not None and math.isfinite(big):
+                sizes.append(("32768", big))
             with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                              dashboard_address=":0", silence_logs=logging.ERROR) as cluster:
+                              host="127.0.0.1", dashboard_address=":0",
+                              silence_logs=logging.ERROR) as cluster:
+                print(f"{'n':>6} {'cluster':>9} {'serial':>9} {'speed-up':>9}  rows")
                 for n_txt, serial in sizes:
-                    t_cl = run_bench(["--n", n_txt, "--d", "128", "--instances", "index",
-                                      "--methods", "all", "--seeds", "1", "--scheduler",
-                                      cluster.scheduler_address],
-                                     os.path.join(args.out, f"index{n_txt}-cluster"))
-                    print(f"n = {n_txt:>5}: cluster {t_cl:7.1f} s, serial "
-                          + (f"{serial:7.1f} s (speed-up {serial / t_cl:.2f}x)"
-                             if serial is not None else "not measured"))
-                    _compare_rows(os.path.join(args.out, f"index{n_txt}"),
-                                  os.path.join(args.out, f"index{n_txt}-cluster"))
-    if "bench" in only:
-        t_small = run_bench(["--n", "4096", "--d", "64", "--seeds", "1", "--jobs", "2"],
-                            os.path.join(args.out, "n4096"), args.timeout)
-        print(f"\nbench --n 4096 --d 64 --seeds 1 (default methods and instances, 2 jobs): "
-              f"{t_small:7.1f} s   (target < 60 s; {_load()})")
-    print(f"\n({_load()})")
+                    label = f"index{n_txt}"
+                    serial_args = BENCH_RUNS[label]
+                    cut = serial_args.index("--jobs")       # the cluster replaces --jobs
+                    t_cl = run_bench([*serial_args[:cut], *serial_args[cut + 2:],
+                                      "--scheduler", cluster.scheduler_address],
+                                     os.path.join(args.out, f"{label}-cluster"), args.timeout)
+                    speed = (f"{serial / t_cl:8.2f}x" if serial is not None
+                             and math.isfinite(serial) and math.isfinite(t_cl) else
+                             f"{'-':>9}")
+                    print(f"{n_txt:>6} {_fmt_s(t_cl):>9} {_fmt_s(serial):>9} {speed}  ",
+                          end="")
+                    _compare_rows(os.path.join(args.out, label),
+                                  os.path.join(args.out, f"{label}-cluster"))
+                    summary.append((f"index sweep n = {n_txt} on 2 workers vs serial",
+                                    f"{_fmt_s(t_cl)} vs {_fmt_s(serial)}", "(report)",
+                                    speed.strip() + " speed-up" if speed.strip() != "-"
+                                    else "-"))
+
+    if summary:
+        _header("summary: the measured targets of issue #15")
+        w = max(len(t) for t, *_ in summary)
+        for target, measured, goal, verdict in summary:
+            print(f"{target:<{w}}  {measured:>26}  {goal:<16} {verdict}")
 
 
 if __name__ == "__main__":

@@ -138,7 +138,7 @@ class ScoreEviction(StreamingAttention):
         self.budget = check_int(budget, "budget", lo=1)
         self.window = check_int(window, "window", lo=0)
         self._set_dtype(dtype)
-        self._K = None
+        self._K = None                 # held keys and values at dtype (and float64 mirrors)
         self._V = None
         self._Q = None                 # observation window, oldest first
         self._state = np.empty(0)      # per-token state (if _per_token_state)
@@ -172,15 +172,38 @@ class ScoreEviction(StreamingAttention):
         """Add the subclass's own state to the ledger."""
 
     # -------------------------------------------------------------- state
+    # The held keys and values are kept at the storage dtype (``_Kd``, ``_Vd``: what is
+    # counted) and as float64 mirrors (``_K64``, ``_V64``: exact, since every float16 or
+    # float32 number is a float64; the same array at float64), so a step reads them
+    # without converting the whole cache. Assigning ``_K`` / ``_V`` sets both; the step's
+    # hot path (``_append``, ``_evict``) updates both row by row.
+    @property
+    def _K(self):
+        return self._Kd
+
+    @_K.setter
+    def _K(self, a):
+        self._Kd = a
+        self._K64 = None if a is None else a.astype(np.float64, copy=False)
+
+    @property
+    def _V(self):
+        return self._Vd
+
+    @_V.setter
+    def _V(self, a):
+        self._Vd = a
+        self._V64 = None if a is None else a.astype(np.float64, copy=False)
+
     @property
     def keys(self) -> np.ndarray:
         """Held keys in arrival order, shape ``(m, d)`` (a copy)."""
-        return np.array(self._K if self._K is not None else np.empty((0, 0)), dtype=np.float64)
+        return np.array(self._K64 if self._K64 is not None else np.empty((0, 0)))
 
     @property
     def values(self) -> np.ndarray:
         """Held values in arrival order, shape ``(m, d_v)`` (a copy)."""
-        return np.array(self._V if self._V is not None else np.empty((0, 0)), dtype=np.float64)
+        return np.array(self._V64 if self._V64 is not None else np.empty((0, 0)))
 
     def held_keys(self) -> np.ndarray:
         """Held keys in arrival order (a copy), as :attr:`keys`."""
@@ -218,11 +241,16 @@ class ScoreEviction(StreamingAttention):
     def _append(self, k, v):
         k = k.astype(self.dtype)[None, :]
         v = v.astype(self.dtype)[None, :]
-        if self._K is None:
+        if self._Kd is None:
             self._K, self._V = k, v
+        elif self.dtype == np.float64:
+            self._Kd = self._K64 = np.concatenate([self._Kd, k])
+            self._Vd = self._V64 = np.concatenate([self._Vd, v])
         else:
-            self._K = np.concatenate([self._K, k])
-            self._V = np.concatenate([self._V, v])
+            self._Kd = np.concatenate([self._Kd, k])
+            self._Vd = np.concatenate([self._Vd, v])
+            self._K64 = np.concatenate([self._K64, k.astype(np.float64)])
+            self._V64 = np.concatenate([self._V64, v.astype(np.float64)])
         if self._per_token_state:
             self._state = np.append(self._state, 0.0)
         self._unseen += 1
@@ -230,14 +258,13 @@ class ScoreEviction(StreamingAttention):
             self._evict()
 
     def _attend(self, q):
-        K = self._K.astype(np.float64, copy=False)
-        w = softmax(K @ q)
+        w = softmax(self._K64 @ q)
         if self.window > 0:
             qq = q.astype(self.dtype)[None, :]
             self._Q = qq if self._Q is None else np.concatenate([self._Q, qq])[-self.window:]
         self._unseen = 0
         self._observe(q, w)
-        return w @ self._V.astype(np.float64, copy=False)
+        return w @ self._V64
 
     def _evict(self):
         while self.n_held > self.budget:
@@ -247,8 +274,12 @@ class ScoreEviction(StreamingAttention):
                 raise ValueError(f"{type(self).__name__}.score must return {self.n_held} "
                                  f"real scores (no NaN), got shape {s.shape}")
             t = int(np.argmin(s))          # first minimum: the oldest of tied tokens
-            self._K = np.delete(self._K, t, axis=0)
-            self._V = np.delete(self._V, t, axis=0)
+            if self.dtype == np.float64:
+                self._Kd = self._K64 = np.delete(self._Kd, t, axis=0)
+                self._Vd = self._V64 = np.delete(self._Vd, t, axis=0)
+            else:
+                self._Kd, self._K64 = (np.delete(a, t, axis=0) for a in (self._Kd, self._K64))
+                self._Vd, self._V64 = (np.delete(a, t, axis=0) for a in (self._Vd, self._V64))
             if self._per_token_state:
                 self._state = np.delete(self._state, t)
 

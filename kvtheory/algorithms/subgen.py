@@ -28,6 +28,7 @@ import numpy as np
 from .._validate import check_int, check_real, check_rng
 from ..memory import WORD_BITS, MemoryLedger
 from ..stream import StreamingAttention
+from ._rows import row_dots
 
 __all__ = ["SubGen", "SubGenEstimates", "ClusterCentres", "SubGenEntrywise",
            "RNG_STATE_WORDS"]
@@ -338,10 +339,10 @@ class SubGen(StreamingAttention):
         L = K.shape[0]
         big = float(np.finfo(self.dtype).max)
         with np.errstate(over="ignore"):
-            a = np.fromiter((v @ v for v in V), np.float64, L)
-        bad = ((np.abs(K).max(axis=1) > big) | (np.abs(V).max(axis=1) > big)
-               | ~np.isfinite(a) | (a > big))
-        if bad.any():                            # the loop raises at the first bad row
+            a = row_dots(V)                      # the loop's np.dot, bit for bit
+        bad = (max(float(K.max()), -float(K.min()), float(V.max()), -float(V.min())) > big
+               or not np.isfinite(a).all() or bool((a > big).any()))
+        if bad:                                  # the loop raises at the first bad row
             self._extend_loop_from(K, V)
             return
         F = np.cumsum(np.concatenate([[self._F], a]))     # sequential, as the loop adds
@@ -518,6 +519,50 @@ class SubGen(StreamingAttention):
                 "SubGen's estimate overflows: a sampled key scores over 700 above "
                 "every reservoir key")
         return est.numerator / est.normaliser
+
+    # ------------------------------------------------- budget helper (the bench)
+    @staticmethod
+    def bits_for(d: int, d_v: int, *, n_clusters: int, reservoir_keys: int, s: int,
+                 dtype=np.float64, filled: bool = True) -> int:
+        r"""``memory_bits()`` of a SubGen in a given state, in closed form (its ledger's count).
+
+        .. math::
+            b\,\bigl(md + Rd + [F>0]\,s(d+d_v+1)\bigr) + 64\,(2m + 7),
+
+        with :math:`m` = ``n_clusters``, :math:`R` = ``reservoir_keys``
+        (:math:`\sum_j\min(n_j,t)`) and :math:`b` the bits of ``dtype``
+        (see the class's Notes). The state enters only through :math:`m`,
+        :math:`R` and whether a nonzero value has arrived (``filled``), so a
+        budget can be checked against an estimate of :math:`m` and :math:`R`
+        (the benchmark's, :data:`kvtheory.bench.methods.SAMPLE_TOKENS`).
+
+        Raises
+        ------
+        ValueError, TypeError
+            For negative counts or a bad dtype.
+
+        Examples
+        --------
+        >>> import numpy as np, kvtheory as kv
+        >>> rng = np.random.default_rng(0)
+        >>> alg = kv.algorithms.SubGen(delta=1.0, t=4, s=8, seed=0, dtype=np.float32)
+        >>> _ = alg.extend(rng.normal(size=(200, 6)), rng.normal(size=(200, 3)))
+        >>> R = int(np.minimum(alg.cluster_counts, 4).sum())
+        >>> kv.algorithms.SubGen.bits_for(6, 3, n_clusters=alg.n_clusters, reservoir_keys=R,
+        ...                               s=8, dtype=np.float32) == alg.memory_bits()
+        True
+        """
+        from ..memory import float_bits
+
+        d = check_int(d, "d", lo=0)
+        d_v = check_int(d_v, "d_v", lo=0)
+        m = check_int(n_clusters, "n_clusters", lo=0)
+        R = check_int(reservoir_keys, "reservoir_keys", lo=0)
+        s = check_int(s, "s", lo=1)
+        b = float_bits(dtype)
+        slots = s * (d + d_v + 1) if filled else 0
+        words = WORD_BITS * (m + 1 + 1 + RNG_STATE_WORDS)   # counts, counters, RNG state
+        return b * (m * d + R * d + slots) + words + 64 * (m + 1)   # + squared norms, F
 
     def memory_ledger(self) -> MemoryLedger:
         b = self.bits_per_number

@@ -15,8 +15,9 @@ or from the command line, ``python -m kvtheory bench --help``.
   library's only one: labels, citations, :func:`make_method` for a budget in
   kept tokens), the meaning of a bit budget, and loading a reader's method;
 * :mod:`kvtheory.bench.runner`: :func:`run_bench` (isolation of failing
-  methods, the ceiling as a referee, seeding, provenance), the results
-  schema, :class:`BenchResults`, :func:`read_results`.
+  methods, the ceiling as a referee, seeding; serial or on Dask);
+* :mod:`kvtheory.bench.results`: the results schema, :class:`BenchResults`,
+  :func:`read_results` and the provenance of a run.
 """
 
 from .instances import (
@@ -35,13 +36,11 @@ from .methods import (
     make_method,
     method_from_class,
 )
+from .results import COLUMNS, BenchResults, read_results
 from .runner import (
-    COLUMNS,
     DEFAULT_BUDGETS,
-    BenchResults,
     cell_seeds,
     exceeds_ceiling,
-    read_results,
     run_bench,
     run_cell,
     score,

@@ -9,16 +9,19 @@ stream's :math:`n` tokens, :math:`n(d+d_v)\cdot64+64` (float64 storage).
 (sizes, bit widths, storage precisions). Each built-in method knows the
 memory of each setting after :math:`n` tokens in closed form
 (:attr:`MethodSpec.bits`, the hand count of its ledger, checked against the
-ledger in ``tests/test_extend.py``), so no stream is run to choose; a method
-without one (SubGen, whose memory depends on the data, and any later
-addition without ``bits``) is *dry-run*: a fresh instance absorbs :math:`n`
-standard Gaussian tokens of the instance's shape (with ``extend``) and
-reports ``memory_bits()``. The benchmark uses the
+ledger in ``tests/test_extend.py``), so no stream is run to choose. SubGen,
+whose memory depends on the data, is *dry-run on a sample*: a fresh SubGen
+absorbs :data:`SAMPLE_TOKENS` evenly spaced tokens of an independent draw of
+the instance, and its clusters and reservoir keys are scaled to :math:`n`
+(:func:`subgen_estimate`). A reader's method given as a :class:`MethodSpec`
+with a grid but neither ``bits`` nor ``estimate`` is dry-run on a prefix of
+at most ``SAMPLE_TOKENS`` standard Gaussian tokens, scaled linearly
+(:func:`choose`). The benchmark uses the
 setting with the largest memory not above ``budget_bits``; if no
 setting fits, the cheapest one (and the result row says
 ``within_budget = false``). The memory *recorded* is always the one measured
 on the real stream, never the dry run; for methods whose memory depends on
-the data (SubGen's clusters) the dry run streams an *independent* draw of the
+the data (SubGen's clusters) the dry run samples an *independent* draw of the
 same instance family (:func:`kvtheory.bench.runner.tuning_instance`), never a
 draw that is then evaluated: a choice made on the evaluated tokens could
 carry up to :math:`\log_2|\text{grid}|` bits about them that
@@ -39,6 +42,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import math
 import sys
 from dataclasses import dataclass, replace
 from functools import partial
@@ -53,7 +57,8 @@ from ..game import check_memory_bits
 from ..stream import ExactCache, StreamingAttention
 
 __all__ = ["MethodSpec", "METHODS", "DEFAULT_METHODS", "make_method", "exact_bits",
-           "dry_run_bits", "method_from_class", "load_method"]
+           "dry_run_bits", "method_from_class", "load_method", "SAMPLE_TOKENS", "subgen_estimate",
+           "choose"]
 
 F16, F32 = np.float16, np.float32
 _DT = {F16: "fp16", F32: "fp32", np.float64: "fp64"}
@@ -110,6 +115,11 @@ class MethodSpec:
         built-in method except SubGen (whose memory depends on the data) has
         one, so :func:`choose` maps a budget to the parameter without a dry
         run; ``tests/test_extend.py`` checks each against the ledger.
+    estimate : callable, optional
+        ``estimate(param, n, d, d_v, K, V)``: the memory after the ``n``
+        tokens ``(K, V)`` (an independent draw of the instance), estimated
+        from a dry run on :data:`SAMPLE_TOKENS` of them, for a method whose
+        memory depends on the data (SubGen: :func:`subgen_estimate`).
     """
 
     key: str
@@ -120,6 +130,7 @@ class MethodSpec:
     from_budget: Callable | None = None
     data_dependent: bool = False
     bits: Callable[[Any, int, int, int], int] | None = None
+    estimate: Callable[..., int] | None = None
     label: str = ""
     tokens: Callable[..., StreamingAttention] | None = None
     tokens_meaning: str = ""
@@ -404,8 +415,72 @@ _BITS = {
     "qjl": _bits_qjl,
     "lowrank": _bits_lowrank,
     "exact": lambda p, n, d, d_v: n * (d + d_v) * _fb(p) + _W,
+    "balance": alg.BalanceKV.bits_for,
 }
 _SPECS = [replace(s, bits=_BITS[s.key]) if s.key in _BITS else s for s in _SPECS]
+
+#: Tokens a data-dependent method's dry run streams (SubGen's budget): at most
+#: this many of the tuning draw's ``n``, evenly spaced, per grid setting.
+SAMPLE_TOKENS = 1024
+
+
+def _sample_rows(n: int) -> np.ndarray:
+    """``min(n, SAMPLE_TOKENS)`` evenly spaced token indices of ``0..n-1``, in order."""
+    n0 = min(n, SAMPLE_TOKENS)
+    return (np.arange(n0) * n) // n0
+
+
+def subgen_estimate(make: Callable, p, n: int, d: int, d_v: int, K, V) -> int:
+    r"""SubGen's memory after the ``n`` tokens ``(K, V)``, from a dry run on a sample of them.
+
+    The dry run streams :math:`n_0=\min(n,` :data:`SAMPLE_TOKENS` :math:`)`
+    evenly spaced tokens of ``(K, V)``, in order (all of them when
+    :math:`n\le` ``SAMPLE_TOKENS``: the estimate is then the dry run's
+    measured memory), and reads its clusters :math:`m` and reservoir keys
+    :math:`R=\sum_j\min(n_j,t)` after the first half of the sample and after
+    all of it. Each is extended to :math:`n` tokens along the slope of the
+    sample's second half:
+
+    .. math:: \hat m=\min\Bigl(n,\ \Bigl\lceil m(n_0)+(n-n_0)\,
+              \frac{m(n_0)-m(n_0/2)}{n_0/2}\Bigr\rceil\Bigr),
+
+    and :math:`\hat R` alike, capped at :math:`\min(n, t\hat m)`; the
+    estimate is :meth:`~kvtheory.algorithms.SubGen.bits_for` at
+    :math:`(\hat m,\hat R)`. Why: on a stream of exchangeable tokens the
+    greedy clustering opens a cluster at step :math:`i` with a probability
+    that does not grow with :math:`i` (the centres only accumulate), so the
+    expected number of clusters is concave in the number of tokens, and a
+    concave function grows past :math:`n_0` no faster than over
+    :math:`[n_0/2,n_0]`: :math:`\hat m` errs high in expectation. Sampling
+    the whole stream rather than a prefix keeps a stream whose structure
+    changes along it (``window-index``: zeros, then INDEX keys) represented.
+    On other streams it is an estimate; the memory recorded in a row is
+    always the one measured on the evaluated stream (``within_budget``).
+    Cost: one dry run of :math:`n_0` tokens per grid setting (12 for the
+    registry's SubGen) instead of :math:`n`.
+    """
+    idx = _sample_rows(n)
+    n0, h = idx.size, idx.size // 2
+    K, V = np.asarray(K), np.asarray(V)
+    a = make(p, 0)
+
+    def state():
+        return int(a.n_clusters), int(np.minimum(a.cluster_counts, a.t).sum())
+
+    a.extend(K[idx[:h]], V[idx[:h]])
+    m_h, R_h = state() if h else (0, 0)
+    a.extend(K[idx[h:]], V[idx[h:]])
+    m0, R0 = state()
+    grow = (n - n0) / max(n0 - h, 1)
+    m = min(n, math.ceil(m0 + grow * (m0 - m_h) - 1e-9))
+    R = min(n, a.t * m, math.ceil(R0 + grow * (R0 - R_h) - 1e-9))
+    filled = bool(np.any(V != 0))
+    return alg.SubGen.bits_for(d, d_v, n_clusters=m, reservoir_keys=R, s=a.s, dtype=a.dtype,
+                               filled=filled)
+
+
+_SPECS = [replace(s, estimate=partial(subgen_estimate, s.make)) if s.key == "subgen" else s
+          for s in _SPECS]
 
 #: The method registry: the only one in kvtheory (the real-cache and sparsity
 #: experiments and the widgets take their methods and labels from it).
@@ -530,22 +605,48 @@ def exact_bits(n: int, d: int, d_v: int) -> int:
     return dry_run_bits(ExactCache, n, d, d_v, key="exact/fp64")
 
 
-def choose(spec: MethodSpec, budget_bits: int, n: int, d: int, d_v: int, data=None):
-    """The grid setting of ``spec`` for ``budget_bits`` (see the module docstring).
+def _gaussian_tokens(n: int, d: int, d_v: int):
+    """The dry runs' standard Gaussian stream (seeded): keys scaled by ``1/sqrt(d)``."""
+    rng = np.random.default_rng(12345)
+    return rng.standard_normal((n, d)) / np.sqrt(d), rng.standard_normal((n, d_v))
 
-    ``data=(K, V)``: the instance's tokens, used for the dry run of a
-    ``data_dependent`` method. Among settings of equal memory the later one
-    in the grid wins (the grids list more tokens at lower precision later).
-    Returns ``(param, dry_run_bits)``.
+
+def choose(spec: MethodSpec, budget_bits: int, n: int, d: int, d_v: int, data=None):
+    r"""The grid setting of ``spec`` for ``budget_bits`` (see the module docstring).
+
+    The memory of each setting after ``n`` tokens comes from, in order:
+    the closed form :attr:`MethodSpec.bits`; the estimate
+    :attr:`MethodSpec.estimate` from a dry run on :data:`SAMPLE_TOKENS`
+    tokens of ``data=(K, V)`` (the tuning draw of the instance; Gaussian
+    tokens without it); for a grid of one setting, nothing (there is no
+    choice to make, and no dry run); otherwise a dry run on the first
+    :math:`n_0=\min(n,` ``SAMPLE_TOKENS`` :math:`)` tokens (of ``data``
+    for a ``data_dependent`` method, else Gaussian), scaled by
+    :math:`n/n_0` and rounded up: an upper bound for a method whose memory
+    is concave in the number of tokens (it grows at most linearly, from a
+    nonnegative start), as every cache that stores at most a fixed amount
+    per token. Cost: one dry run of :math:`n_0` tokens per grid setting.
+    Among settings of equal memory the later one in the grid wins (the
+    grids list more tokens at lower precision later). Returns
+    ``(param, bits)`` (``bits`` is ``None`` for a one-setting grid).
     """
+    grid = spec.grid(n, d, d_v)
+    if spec.bits is None and spec.estimate is None and len(grid) == 1:
+        return grid[0], None
     best, cheapest = None, None
     use = data if spec.data_dependent else None
-    for p in spec.grid(n, d, d_v):
+    n0 = min(n, SAMPLE_TOKENS)
+    for p in grid:
         if spec.bits is not None:               # the closed form: no dry run
             b = int(spec.bits(p, n, d, d_v))
-        else:
-            b = dry_run_bits(partial(spec.make, p, 0), n, d, d_v, key=(spec.key, repr(p)),
-                             data=use)
+        elif spec.estimate is not None:         # a dry run on a sample, scaled
+            K, V = data if data is not None else _gaussian_tokens(n, d, d_v)
+            b = int(spec.estimate(p, n, d, d_v, K, V))
+        else:                                   # a dry run on a prefix, scaled
+            pre = None if use is None else tuple(np.asarray(a)[:n0] for a in use)
+            b0 = dry_run_bits(partial(spec.make, p, 0), n0, d, d_v, key=(spec.key, repr(p)),
+                              data=pre)
+            b = b0 if n0 == n else -(-b0 * n // n0)
         if cheapest is None or b < cheapest[1]:
             cheapest = (p, b)
         if b <= budget_bits and (best is None or b >= best[1]):
