@@ -362,7 +362,7 @@ def test_offline_file_url(browser):
 # --------------------------------------------------------------------------
 # in-page explorers (kvtheory.viz.explore): sliders that work without a kernel
 # --------------------------------------------------------------------------
-MIN_EXPLORER_CHAPTERS = 3
+MIN_EXPLORER_CHAPTERS = 11
 
 
 def explorer_pages() -> list[str]:

@@ -556,6 +556,115 @@ def _h2(p):
     return -p * sp.log(p, 2) - (1 - p) * sp.log(1 - p, 2)
 
 
+@functools.lru_cache(maxsize=64)
+def _subgen_full_ledger_words(m: int, d: int, h: int, ell: int) -> int:
+    """SubGen's ledger, in 64-bit words, once ``m`` clusters hold ``h`` keys each.
+
+    Streams ``m h`` tokens round-robin over ``m`` clusters (key ``3j e_1`` for
+    cluster ``j``, threshold 1/2, values of ones) through
+    :class:`~kvtheory.algorithms.SubGen` with ``h`` reservoir keys and ``ell``
+    slots, and reads ``memory_bits()``. Later tokens of the same clusters
+    change no item of the ledger.
+    """
+    from ..algorithms import SubGen
+
+    K = np.zeros((m * h, d))
+    K[:, 0] = 3.0 * np.tile(np.arange(m), h)
+    alg = SubGen(delta=0.5, t=h, s=ell, seed=0).extend(K, np.ones((m * h, d)))
+    if alg.n_clusters != m:
+        raise RuntimeError(f"expected {m} clusters, SubGen opened {alg.n_clusters}")
+    return alg.memory_bits() // 64
+
+
+def _formulas_a() -> dict[str, Formula]:
+    """Closed forms of Chapters 1, 5 and 6 (real-scale cache, SubGen's ledger,
+    the concentration floor of the 1-sparse instance)."""
+    from ..attention import softmax
+    from ..bounds.sparsity import _profile
+    from ..experiments.streaming import ModelShape
+
+    L, H, d, n, b, P = sp.symbols("L H d n b P", positive=True)
+    m, h, ell = sp.symbols("m h ell", positive=True)
+    t, C, mu = sp.symbols("t C mu", positive=True)
+    words = m * d + m * h * d + ell * (2 * d + 1) + 2 * m + 7
+
+    def cache_gb(L, H, d, n, b):
+        shape = ModelShape("shape", int(L), int(H), int(d), 1)
+        return float(shape.cache_bytes(n, bits_per_number=int(b))) / 1e9
+
+    def weights_gb(P, b):
+        shape = ModelShape("shape", 1, 1, 1, int(round(P * 10**6)))
+        return shape.weight_bytes(bits_per_number=int(b)) / 1e9
+
+    def subgen_words(m, d, h, ell, n):
+        if n < m * h:
+            return math.nan
+        return float(_subgen_full_ledger_words(int(m), int(d), int(h), int(ell)))
+
+    def top1_floor(t, C, mu):
+        scores = np.full(int(t) + 1, C * (1 - mu))
+        scores[0] = C
+        return float(softmax(scores)[0])
+
+    return {
+        "cache_gb": Formula(
+            2 * L * H * d * n * b / (8 * 10**9), {"L": L, "H": H, "d": d, "n": n, "b": b},
+            cache_gb,
+            "Chapter 1: GB of one sequence's exact cache, 2 L H d n b / 8 / 1e9 "
+            "(ModelShape.cache_bytes)"),
+        "weights_gb": Formula(
+            P * 10**6 * b / (8 * 10**9), {"P": P, "b": b}, weights_gb,
+            "Chapter 1: GB of P million weights at b bits each (ModelShape.weight_bytes)"),
+        "subgen_ledger_words": Formula(
+            sp.Piecewise((words, n >= m * h), (sp.nan, True)),
+            {"m": m, "d": d, "h": h, "ell": ell, "n": n}, subgen_words,
+            "Chapter 5: SubGen's ledger in words once m clusters hold h keys each "
+            "(n >= m h), m d + m h d + ell (2d + 1) + 2m + 7"),
+        "sparsity_top1_floor": Formula(
+            _profile(t, C, mu), {"t": t, "C": C, "mu": mu}, top1_floor,
+            "Chapter 6: weight of a token scoring C against t others scoring at most "
+            "C (1 - mu), 1/(1 + t e^(-C mu))"),
+    }
+
+
+def _formulas_b() -> dict[str, Formula]:
+    """Closed forms of Chapters 10 and 11 (the first-moment leaked mass, the
+    balancing guarantee's epsilon)."""
+    from ..instances.index import expected_leaked_mass
+
+    n, d, gamma, eps = sp.symbols("n d gamma eps", positive=True)
+    R, B, beta = sp.symbols("R B beta", positive=True)
+    C = (sp.log(n) + sp.log(1 / gamma)) / (1 - eps)     # default_C
+    leaked = (n - 1) * ((1 + sp.exp(-2 * C / d)) / 2) ** d + sp.exp(-C)
+    # L = floor(log2(n/B)) of lem-balance-levels; the curve stops where L = 0
+    # (B > n/2: no halving, the cache keeps every token and errs 0)
+    L = sp.floor(sp.log(n / B, 2))
+    guarantee = sp.sqrt(2) * sp.exp(2 * R) * L * beta / B
+
+    def leaked_mass(n, d, gamma, eps):
+        return expected_leaked_mass(int(n), int(d), gamma=gamma, eps=eps)
+
+    def balance_eps(R, n, B, beta):
+        n, B = int(n), int(B)
+        if 2 * B > n:
+            return math.nan
+        # the top level of BalanceKV's binary counter of n // B blocks
+        top = (n // B).bit_length() - 1
+        return math.sqrt(2) * math.exp(2 * R) * top * beta / B
+
+    return {
+        "first_moment_mass": Formula(
+            leaked, {"n": n, "d": d, "gamma": gamma, "eps": eps}, leaked_mass,
+            "Chapter 3's expected leaked mass (n - 1)((1 + e^(-2C/d))/2)^d + e^(-C), "
+            "C = ln(n/gamma)/(1 - kappa) (expected_leaked_mass)"),
+        "balance_eps": Formula(
+            sp.Piecewise((guarantee, 2 * B <= n), (sp.nan, True)),
+            {"R": R, "n": n, "B": B, "beta": beta}, balance_eps,
+            "Chapter 11's guarantee, sqrt(2) e^(2R) L beta / B with "
+            "L = floor(log2(n/B)) >= 1 (B <= n/2)"),
+    }
+
+
 @functools.lru_cache(maxsize=None)
 def formulas() -> dict[str, Formula]:
     """The book's closed-form quantities: name -> :class:`Formula`.
@@ -566,8 +675,8 @@ def formulas() -> dict[str, Formula]:
 
     Examples
     --------
-    >>> sorted(formulas())[:3]
-    ['cellprobe_mixture', 'cellprobe_worst_case', 'covering_lower']
+    >>> {"cellprobe_mixture", "hoeffding_d", "balance_eps"} <= set(formulas())
+    True
     >>> f"{formula('window_bound')(p=0.1, delta=0.1, W=65, d=32):.0f}"
     '569'
     """
@@ -616,6 +725,8 @@ def formulas() -> dict[str, Formula]:
             sp.Min(1, half + f / 2), {"f": f},
             lambda f, n=64, d=16: success_bound(f * n * d, int(n), int(d)),
             "Chapter 8's ceiling on the 50/50 mixture, min(1, 1/2 + f/2), f = T/(nd)"),
+        **_formulas_a(),
+        **_formulas_b(),
     }
     return {k: dataclasses.replace(v, key=k) for k, v in table.items()}
 
