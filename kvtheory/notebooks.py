@@ -40,6 +40,44 @@ def strip_widget_state(nb) -> None:
         cell.metadata.pop("execution", None)
 
 
+def _sliced_get_msg(get_msg, step: float = 1.0):
+    """``channel.get_msg`` that waits in slices of ``step`` seconds.
+
+    Seen here: an asyncio ZMQ poll sometimes misses the wake-up of a message
+    that has arrived, and nbclient then sat idle until the cell's whole
+    timeout (600 s) ran out before reading the reply that was already there.
+    Polling again every ``step`` seconds reads it at once; the overall
+    ``timeout`` is unchanged.
+    """
+    from queue import Empty
+
+    async def sliced(timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            wait = step if left is None else max(0.0, min(step, left))
+            try:
+                return await get_msg(timeout=wait)
+            except Empty:
+                if left is not None and left <= step:
+                    raise
+
+    return sliced
+
+
+def _client_class():
+    from nbclient import NotebookClient
+
+    class SlicedPollClient(NotebookClient):
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            for channel in (kc.shell_channel, kc.iopub_channel):
+                channel.get_msg = _sliced_get_msg(channel.get_msg)
+            return kc
+
+    return SlicedPollClient
+
+
 def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3") -> float:
     """Execute the notebook at ``path`` top to bottom and save it in place.
 
@@ -51,7 +89,7 @@ def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3") 
     import os
 
     import nbformat
-    from nbclient import NotebookClient
+    _SlicedPollClient = _client_class()
 
     # Same single-threaded BLAS as the test run (conftest.py), so stored
     # outputs are produced under the conditions nbval checks them in.
@@ -64,7 +102,7 @@ def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3") 
     nb = nbformat.read(path, as_version=4)
     nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": "Python 3",
                                  "language": "python"}
-    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
+    client = _SlicedPollClient(nb, timeout=timeout, kernel_name=kernel_name,
                             resources={"metadata": {"path": str(path.parent)}},
                             store_widget_state=True, record_timing=False,
                             # nbclient drops outputs that arrive later than

@@ -46,3 +46,32 @@ def test_chapter_is_in_the_toc(path):
 def test_every_toc_entry_exists():
     for f in toc_docnames():
         assert any((ROOT / f"{f}{ext}").exists() for ext in (".md", ".ipynb")), f
+
+
+def test_sliced_get_msg_polls_again_and_keeps_the_overall_timeout():
+    import asyncio
+    from queue import Empty
+
+    from kvtheory.notebooks import _sliced_get_msg
+
+    calls = []
+
+    async def fake(timeout=None):                 # a message "missed" twice
+        calls.append(timeout)
+        if len(calls) < 3:
+            raise Empty
+        return {"ok": True}
+
+    assert asyncio.run(_sliced_get_msg(fake, step=0.01)(timeout=5)) == {"ok": True}
+    assert calls == [0.01, 0.01, 0.01]
+
+    async def never(timeout=None):
+        await asyncio.sleep(timeout)
+        raise Empty
+
+    try:
+        asyncio.run(_sliced_get_msg(never, step=0.01)(timeout=0.05))
+    except Empty:
+        pass
+    else:
+        raise AssertionError("the overall timeout must still raise Empty")

@@ -27,9 +27,10 @@ BOOK_RC = {
 #: natural size up to the width of the text column.
 DPI = 100
 
-#: Width of the book's text column in pixels (Jupyter Book's theme in a
-#: 1300 px window); a wider figure is shrunk to it, and its text with it.
-COLUMN_PX = 738
+#: Width in pixels of a code cell's output box in the book's text column
+#: (Jupyter Book's theme in a 1300 px window, measured in Chromium); a wider
+#: figure is shrunk to it, and its text with it.
+COLUMN_PX = 676
 
 #: Size of the book's body text (14.4 px) in points at :data:`DPI`. No text of
 #: a figure is drawn smaller than this once the figure is shrunk to the column:
@@ -45,7 +46,7 @@ def min_font_pt(width_in: float, dpi: float = DPI) -> float:
     """Smallest font size (points) that reads as body text in a figure
     ``width_in`` inches wide once the page shrinks it to the text column.
 
-    >>> min_font_pt(7.0), round(min_font_pt(14.76), 2)
+    >>> min_font_pt(6.5), round(min_font_pt(13.52), 2)
     (10.5, 21.0)
     """
     return BODY_PT * max(1.0, width_in * dpi / COLUMN_PX)

@@ -221,8 +221,7 @@ def plot_bench_families(results, *, instance: str = "index", families=None,
 
     Each panel draws the decoded fraction (seed means per budget) of one
     family's methods against their measured memory in bits (log scale), the
-    INDEX ceiling :math:`1-H_2^{-1}(1-S/N_{
-m info})` (black dash-dot), the
+    INDEX ceiling :math:`1-H_2^{-1}(1-S/N_{\rm info})` (black dash-dot), the
     planted bits (dotted vertical line) and, with ``budget``, the bits that
     budget allows on this instance (grey vertical band edge). Colours and
     markers are those of :func:`plot_bench` (methods in the order of
@@ -271,10 +270,10 @@ m info})` (black dash-dot), the
     order = list(dict.fromkeys(r["method"] for r in results.rows
                                if r["status"] == "ok"))
     style = {m: method_style(i) for i, m in enumerate(order)}
-    ncols = math.ceil(len(fams) / 2) if len(fams) > 2 else len(fams)
-    nrows = math.ceil(len(fams) / ncols)
+    ncols = min(2, len(fams))           # two panels fit the column unshrunk
+    nrows = math.ceil((len(fams) + (len(fams) > 2)) / ncols)  # + a legend panel
     fig, axs = figure_axes_grid(axes, n=len(fams), ncols=ncols, nrows=nrows,
-                                width=3.0 * ncols, height=2.7 * nrows,
+                                width=3.3 * ncols, height=2.6 * nrows,
                                 at_least=True)
     curves = _curves(rows, "success")
     info = next(r["info_bits"] for r in rows if r["info_bits"])
