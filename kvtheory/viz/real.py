@@ -190,7 +190,7 @@ def plot_compression(real_records, index_records, *, axes=None):
     """
     if not real_records or not index_records:
         raise ValueError("real_records and index_records must be non-empty")
-    fig, (a, b) = figure_axes_pair(axes, width=9.0, height=3.8)
+    fig, (a, b) = figure_axes_pair(axes, width=6.7, height=5.0)
     methods = list(dict.fromkeys(r["method"] for r in real_records))
     markers = "os^vDP*Xh"
     for i, m in enumerate(methods):
@@ -202,21 +202,22 @@ def plot_compression(real_records, index_records, *, axes=None):
                  color=PALETTE[i % len(PALETTE)], label=_label(m))
         ri = sorted((r for r in index_records if r["method"] == m), key=lambda r: r["budget"])
         b.semilogx([r["fraction"] for r in ri], [r["success"] for r in ri], marker=markers[i % 9],
-                   ms=4, color=PALETTE[i % len(PALETTE)], label=_label(m))
+                   ms=4, color=PALETTE[i % len(PALETTE)])
     a.axhline(1.0, color="0.4", lw=0.8, ls=":")
-    a.set_xlabel("memory_bits / exact cache (float64)")
+    a.set_xlabel("memory / exact cache")
     a.set_ylabel("relative error of head outputs")
-    a.set_title("Real heads (median over heads)")
-    a.legend(fontsize=7, ncols=2, loc="lower left")
+    a.set_title("Real heads (median)")
     n = index_records[0].get("n", 512)
     fr = np.geomspace(min(r["fraction"] for r in index_records), 1.0, 50)
     b.semilogx(fr, np.minimum(1.0, 0.5 + fr / 2), "k--", lw=1,
-               label="1/2 + B/(2n) (keeps B of n tokens)")
+               label="1/2 + B/(2n): keeps B of n tokens")
     b.set_ylim(0.4, 1.05)
-    b.set_xlabel("memory_bits / exact cache (float64)")
+    b.set_xlabel("memory / exact cache")
     b.set_ylabel("INDEX decoding success")
-    b.set_title(f"Hard instance of Ch. 3 (n = {n}, d = 64)")
-    b.legend(fontsize=7, loc="upper left")
+    b.set_title(f"INDEX (n = {n}, d = 64)")
+    # one legend for both panels, below them (inside either panel it hid the data)
+    handles = a.get_legend_handles_labels()[0] + b.get_legend_handles_labels()[0]
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
     return fig
 
 
