@@ -218,33 +218,13 @@ def test_dark_mode_readable(page, width, server, browser):  # noqa: F811
 
 
 # ---------------------------------------------------------------- line length
-#: Chapters whose code cells do not yet keep the book's line length, with the
-#: cells ruff names (its numbering); each is an expected failure until fitted
-#: (strict: a chapter that passes must leave this list).
-PENDING_LINES: dict[str, tuple[int, ...]] = {
-    "02_communication.ipynb": (8,),
-    "03_index.ipynb": (8,),
-    "04_lowdim.ipynb": (2, 4, 11, 21),
-    "05_subgen.ipynb": (12, 15, 18, 20, 24, 28, 37),
-    "06_sparsity.ipynb": (5, 8, 16, 18),
-    "07_window.ipynb": (2, 9, 12, 15, 17, 21, 24, 26),
-    "08_cellprobe.ipynb": (11,),
-    "09_bench.ipynb": (2, 6, 8, 11, 14, 18, 26, 27, 28, 30, 33, 36, 41, 43),
-    "10_real.ipynb": (2, 8, 10, 12, 15, 20, 25, 27, 29, 33, 36, 39),
-    "11_balance.ipynb": (14, 17, 21, 25, 29, 33, 35),
-}
-
 NOTEBOOKS = sorted(p.name for p in (ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
-def test_chapter_code_fits_the_column(notebook, request):
+def test_chapter_code_fits_the_column(notebook):
     """ruff's E501 over the chapter's code cells at the book's line length
     (``book/ruff.toml``): a line that fits is never clipped at 1300 px."""
-    if notebook in PENDING_LINES:
-        cells = ", ".join(map(str, PENDING_LINES[notebook]))
-        request.applymarker(pytest.mark.xfail(
-            reason=f"cells {cells} not yet at the book's line length", strict=True))
     ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
     if not Path(ruff).exists():
         pytest.skip("ruff is not installed (pip install -e '.[dev]')")

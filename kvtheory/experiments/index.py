@@ -482,39 +482,35 @@ def practical_takeaway(models=MODEL_SHAPES, *, settings=((0.1, 0.1), (0.05, 0.05
 
 
 def format_takeaway(takeaway: dict) -> str:
-    """Fixed-format text of :func:`practical_takeaway`'s records (three short tables).
+    """:func:`practical_takeaway`'s records as aligned text: the three tables of
+    :func:`takeaway_tables`, separated by blank lines.
+
+    For a terminal or a log. A notebook displays the tables themselves
+    (``for t in takeaway_tables(...): display(t)``), which render as HTML
+    tables; both forms come from the one table helper :func:`kvtheory.table`,
+    so units and rounding are stated in the column headers.
+
+    Parameters
+    ----------
+    takeaway : dict
+        The result of :func:`practical_takeaway`.
+
+    Returns
+    -------
+    str
+        Per token and head; per token for whole models; the theorem's
+        conditions at each context length.
 
     Examples
     --------
     >>> from kvtheory.experiments.index import practical_takeaway, format_takeaway
-    >>> print(format_takeaway(practical_takeaway()).splitlines()[0])
-    bits per token per head: forced by the barrier vs an fp16 exact cache
+    >>> text = format_takeaway(practical_takeaway())
+    >>> print(text.splitlines()[0])
+    Per token and head: bits the barrier forces, against an fp16 cache
+    >>> print(text.splitlines()[5])
+     0.10  128           35.6             4096      115
     """
-    b = takeaway["cache_bits"]
-    name = {16: "fp16", 32: "fp32", 64: "fp64"}.get(b, f"{b}-bit")
-    lines = [f"bits per token per head: forced by the barrier vs an {name} exact cache",
-             f"{'p = delta':>10}{'d':>6}{'forced':>16}{name + ' K+V':>18}{'room':>8}"]
-    for r in takeaway["per_head"]:
-        lines.append(f"{r['p']:>10.2f}{r['d']:>6}{r['bound_bits']:>9.1f} bits"
-                     f"{r['cache_bits']:>10} bits{r['room']:>7.0f}x")
-    lines += ["", f"bytes per token, whole model (layers x KV heads): forced vs {name} exact cache",
-              f"{'p = delta':>10}  {'model':<14}{'L x H':>8}{'forced':>10}{name + ' K+V':>12}"
-              f"{'room':>8}"]
-    for r in takeaway["per_model"]:
-        lines.append(f"{r['p']:>10.2f}  {r['name']:<14}{r['layers']:>3} x {r['kv_heads']:<2}"
-                     f"{r['bound_bytes']:>8.0f} B{r['cache_bytes']:>10} B{r['room']:>7.0f}x")
-    ds = sorted(takeaway["n_max"])
-    lines += ["", "conditions at real context lengths (Hoeffding d = 8 ln(n/delta) at kappa = 1/2)",
-              f"{'n':>9}{'Hoeffding d':>13}{'first-moment d':>16}{'query norm C':>14}"
-              + "".join(f"{'d = ' + str(d) + ': H / FM':>18}" for d in ds)]
-    yes = {True: "yes", False: "no"}
-    for c in takeaway["conditions"]:
-        lines.append(f"{c['n']:>9}{c['hoeffding_d']:>13.1f}{c['first_moment_d']:>16}{c['C']:>14.1f}"
-                     + "".join(f"{yes[c['ok'][d][0]] + ' / ' + yes[c['ok'][d][1]]:>18}"
-                               for d in ds))
-    lines.append("Hoeffding condition holds up to n = "
-                 + ", ".join(f"{takeaway['n_max'][d]:,} (d = {d})" for d in ds))
-    return "\n".join(lines)
+    return "\n\n".join(str(t) for t in takeaway_tables(takeaway))
 
 
 def worked_decode(inst, i_star: int, j_star: int, *, algorithm=None) -> dict:
