@@ -174,17 +174,7 @@ def test_run_bench_bad_inputs(kw, exc, match):
 
 
 # ---------------------------------------------------------- own methods
-class _LastToken(kv.StreamingAttention):
-    name, kind = "last token", "oblivious"
-
-    def _append(self, k, v):
-        self.v = v
-
-    def _attend(self, q):
-        return self.v
-
-    def memory_ledger(self):
-        return kv.MemoryLedger().add("value", self.d_v, 64)
+from bench_fixtures import BROKEN, LastToken, UnderReporting  # noqa: E402
 
 
 class _Budgeted(kv.ExactCache):
@@ -196,15 +186,15 @@ class _Budgeted(kv.ExactCache):
         return cls(np.float16)
 
 
-class _Broken(_LastToken):
+class _Broken(LastToken):
     def _attend(self, q):
         raise RuntimeError("boom")
 
 
 def test_readers_methods_fixed_budgeted_and_broken():
-    res = run_bench([_LastToken, _Budgeted, _Broken], ["index"], budgets=[0.1, 0.5],
+    res = run_bench([LastToken, _Budgeted, _Broken], ["index"], budgets=[0.1, 0.5],
                     seeds=[0], **SMALL)
-    last = res.select(method="_LastToken")
+    last = res.select(method="LastToken")
     assert [r["memory_bits"] for r in last] == [8 * 64] * 2 and last[0]["param"] == "fixed"
     assert len(_Budgeted.calls) == 2 and res.select(method="_Budgeted")[0]["param"] == "from_budget"
     broken = res.select(method="_Broken")
@@ -318,7 +308,6 @@ def test_bench_widget_redraws():
 
 
 # ------------------------------------------------- isolation (issue 14, item 1)
-from bench_fixtures import BROKEN, LastToken, UnderReporting  # noqa: E402
 
 from kvtheory.bench.runner import (  # noqa: E402
     cell_seeds,

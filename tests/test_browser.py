@@ -126,26 +126,29 @@ def server():
     httpd.server_close()
 
 
-def start_chromium(profile, *, width: int = 1280, performance_log: bool = False):
+def start_chromium(profile, *, width: int = 1280, height: int = 900, timeout: float = 30,
+                   performance_log: bool = False, unavailable=None):
     """Headless Chromium with the network blocked (every non-loopback request
     goes to a dead proxy and no host name resolves), or skip (fail in CI)
-    when Chromium, chromedriver or selenium is missing. Shared by this file's
-    and ``test_layout.py``'s ``browser`` fixtures."""
+    when Chromium, chromedriver or selenium is missing: ``unavailable(reason)``
+    decides, this file's ``_unavailable`` by default. Shared by the browser
+    fixtures of this file, ``test_layout.py`` and ``test_lab.py``."""
+    missing = unavailable or _unavailable
     chromium, chromedriver = _find_browser()
     if not chromium or not chromedriver:
-        _unavailable("no Chromium/chromedriver installed (Debian: apt-get install "
-                     "chromium chromium-driver; see tools/install_browser.sh)")
+        missing("no Chromium/chromedriver installed (Debian: apt-get install "
+                "chromium chromium-driver; see tools/install_browser.sh)")
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
     except ImportError:
-        _unavailable("selenium is not installed (pip install -e '.[dev]')")
+        missing("selenium is not installed (pip install -e '.[dev]')")
     opts = webdriver.ChromeOptions()
     opts.binary_location = chromium
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 "--disable-extensions", f"--window-size={width},900",
+                 "--disable-extensions", f"--window-size={width},{height}",
                  "--proxy-server=http://127.0.0.1:9",
                  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
                  f"--user-data-dir={profile}"):
@@ -153,8 +156,8 @@ def start_chromium(profile, *, width: int = 1280, performance_log: bool = False)
     if performance_log:
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(chromedriver), options=opts)
-    driver.set_page_load_timeout(30)
-    driver.set_script_timeout(30)
+    driver.set_page_load_timeout(timeout)
+    driver.set_script_timeout(timeout)
     return driver
 
 

@@ -290,17 +290,7 @@ def test_reader_may_not_override_extend():
 
 
 def test_reader_class_gets_extend_by_the_loop():
-    class LastToken(kv.StreamingAttention):
-        name = "last token"
-
-        def _append(self, k, v):
-            self.v = v
-
-        def _attend(self, q):
-            return self.v
-
-        def memory_ledger(self):
-            return kv.MemoryLedger().add("value", self.d_v, 64)
+    from bench_fixtures import LastToken  # a reader's class: no _extend of its own
 
     K, V, _, _ = _stream()
     a = LastToken().extend(K, V)

@@ -97,29 +97,10 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def chrome(tmp_path_factory):
-    chromium = shutil.which(os.environ.get("KVTHEORY_CHROMIUM", "chromium")) \
-        or shutil.which("chromium-browser")
-    driver_bin = shutil.which(os.environ.get("KVTHEORY_CHROMEDRIVER", "chromedriver"))
-    if not chromium or not driver_bin:
-        _unavailable("no Chromium/chromedriver (see tools/install_browser.sh)")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _unavailable("selenium is not installed (the dev extra)")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage", "--disable-extensions",
-                 "--window-size=1400,1000", "--proxy-server=http://127.0.0.1:9",
-                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                 f"--user-data-dir={tmp_path_factory.mktemp('lab-chromium')}"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_bin), options=opts)
-    driver.set_page_load_timeout(60)
-    driver.set_script_timeout(60)
+    from test_browser import start_chromium
+
+    driver = start_chromium(tmp_path_factory.mktemp("lab-chromium"), width=1400, height=1000,
+                            timeout=60, performance_log=True, unavailable=_unavailable)
     yield driver
     driver.quit()
 
