@@ -25,7 +25,8 @@ from .quantization import QuantizedCache, SignBitCache
 from .rotation import RotatedQuantizedCache
 from .sampling import ReservoirSampling
 from .sketch import JLSketchCache
-from .subgen import ClusterCentres, SubGen, SubGenEntrywise
+from .subgen import SubGen
+from .subgen_variants import ClusterCentres, SubGenEntrywise
 from .window import (
     SinkWindow,
     SlidingWindow,
