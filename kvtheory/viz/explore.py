@@ -557,28 +557,10 @@ def _h2(p):
 
 
 @functools.lru_cache(maxsize=64)
-def _subgen_full_ledger_words(m: int, d: int, h: int, ell: int) -> int:
-    """SubGen's ledger, in 64-bit words, once ``m`` clusters hold ``h`` keys each.
-
-    Streams ``m h`` tokens round-robin over ``m`` clusters (key ``3j e_1`` for
-    cluster ``j``, threshold 1/2, values of ones) through
-    :class:`~kvtheory.algorithms.SubGen` with ``h`` reservoir keys and ``ell``
-    slots, and reads ``memory_bits()``. Later tokens of the same clusters
-    change no item of the ledger.
-    """
-    from ..algorithms import SubGen
-
-    K = np.zeros((m * h, d))
-    K[:, 0] = 3.0 * np.tile(np.arange(m), h)
-    alg = SubGen(delta=0.5, t=h, s=ell, seed=0).extend(K, np.ones((m * h, d)))
-    if alg.n_clusters != m:
-        raise RuntimeError(f"expected {m} clusters, SubGen opened {alg.n_clusters}")
-    return alg.memory_bits() // 64
-
-
 def _formulas_a() -> dict[str, Formula]:
     """Closed forms of Chapters 1, 5 and 6 (real-scale cache, SubGen's ledger,
     the concentration floor of the 1-sparse instance)."""
+    from ..algorithms import SubGen
     from ..attention import softmax
     from ..bounds.sparsity import _profile
     from ..experiments.streaming import ModelShape
@@ -597,9 +579,13 @@ def _formulas_a() -> dict[str, Formula]:
         return shape.weight_bytes(bits_per_number=int(b)) / 1e9
 
     def subgen_words(m, d, h, ell, n):
+        # SubGen's own closed form of its ledger (float64, d_v = d), once m
+        # clusters hold h reservoir keys each and a value has arrived
         if n < m * h:
             return math.nan
-        return float(_subgen_full_ledger_words(int(m), int(d), int(h), int(ell)))
+        bits = SubGen.bits_for(int(d), int(d), n_clusters=int(m),
+                               reservoir_keys=int(m) * int(h), s=int(ell))
+        return float(bits // 64)
 
     def top1_floor(t, C, mu):
         scores = np.full(int(t) + 1, C * (1 - mu))
