@@ -581,9 +581,7 @@ def dry_run_bits(make: Callable[[], StreamingAttention], n: int, d: int, d_v: in
     if key is not None and (key, n, d, d_v) in _DRY:
         return _DRY[(key, n, d, d_v)]
     if data is None:
-        rng = np.random.default_rng(12345)
-        K = rng.standard_normal((n, d)) / np.sqrt(d)
-        V = rng.standard_normal((n, d_v))
+        K, V = _gaussian_tokens(n, d, d_v)
     a = make()
     a.extend(K, V)
     bits = check_memory_bits(a.memory_bits(), a)
