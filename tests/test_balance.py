@@ -123,6 +123,21 @@ def test_difference_gram_matches_explicit_features_for_linear_part():
     assert np.all(np.linalg.eigvalsh(G) > -1e-12)
 
 
+def test_difference_gram_tiles_agree_with_the_whole_kernel():
+    """Past one tile (and with a partial last tile) the tiled Gram matrix is the one
+    computed from the whole kernel matrix at once, and it is symmetric."""
+    from kvtheory.algorithms.balance import _GRAM_TILE
+    m = 2 * _GRAM_TILE + 37
+    K, V = _stream(n=2 * m, d=5, d_v=3, seed=3)
+    lam = 0.9
+    shift = lam ** 2 * np.max(np.sum(K * K, axis=1))
+    kap = np.exp(lam ** 2 * K @ K.T - shift) * (1 + V @ V.T)
+    G = kap[0::2, 0::2] - kap[0::2, 1::2] - kap[1::2, 0::2] + kap[1::2, 1::2]
+    got = difference_gram(K, V, lam)
+    np.testing.assert_allclose(got, G, rtol=0, atol=1e-13 * np.abs(G).max())
+    np.testing.assert_allclose(got, got.T, rtol=0, atol=1e-13 * np.abs(G).max())
+
+
 def test_difference_gram_bad_input():
     with pytest.raises(ValueError, match="even"):
         difference_gram(np.ones((3, 2)), np.ones((3, 1)))
