@@ -1,6 +1,6 @@
 """The benchmark on Dask: the same rows serially, on a local pool and on a cluster.
 
-One test starts a ``dask.distributed.LocalCluster`` with two worker processes
+One test starts a two-worker ``dask.distributed.LocalCluster`` (``kv.bench.local_cluster``)
 on localhost and runs the same small sweep there (``scheduler=``) and
 serially; the rows must be identical
 (the timing column ``sec_per_token`` aside); the default local pool
@@ -11,14 +11,14 @@ module, which the workers cannot import, is shipped by value.
 
 from __future__ import annotations
 
-import logging
+import os
 import time
 
 import numpy as np
 import pytest
 
 import kvtheory as kv
-from kvtheory.bench import read_results, run_bench
+from kvtheory.bench import local_cluster, read_results, run_bench
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -48,21 +48,32 @@ class FirstTokens(kv.StreamingAttention):
         return kv.MemoryLedger().add("kept", len(self.K) * (self.d + self.d_v), 64)
 
 
+def _worker_env():
+    return {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "MALLOC_TRIM_THRESHOLD_")}
+
+
 def _strip(rows):
     return [{k: v for k, v in r.items() if k != "sec_per_token"} for r in rows]
 
 
 def test_serial_local_pool_and_cluster_give_the_same_rows():
     methods = [*METHODS, FirstTokens]
+    trim = os.environ.get("MALLOC_TRIM_THRESHOLD_")
     t0 = time.perf_counter()
     serial = run_bench(methods, INSTANCES, jobs=1, **SMALL)
     t_serial = time.perf_counter() - t0
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=":0",
-                                  silence_logs=logging.ERROR) as cluster:
+    with local_cluster(2, host="127.0.0.1") as cluster:
         t0 = time.perf_counter()
         remote = run_bench(methods, INSTANCES, scheduler=cluster.scheduler_address, **SMALL)
         t_cluster = time.perf_counter() - t0
+        with distributed.Client(cluster) as client:
+            env = client.run(_worker_env)
+    # the bench's pool: single-threaded BLAS, and glibc's trim threshold left as the
+    # environment has it (Dask's default sets 64 KiB; see local_cluster)
+    assert len(env) == 2
+    for got in env.values():
+        assert got["OPENBLAS_NUM_THREADS"] == "1"
+        assert got["MALLOC_TRIM_THRESHOLD_"] == trim
     print(f"\nwall times: serial {t_serial:.2f} s, two-worker cluster {t_cluster:.2f} s; "
           f"{len(serial.rows)} rows")
     assert len(serial.rows) == len(METHODS + ["FirstTokens"]) * 2 * 2 * 2

@@ -364,19 +364,13 @@ def main(argv=None) -> None:
         if not _bench_supports("--scheduler"):
             _header("two-worker local cluster: not measured (the bench has no --scheduler)")
         else:
-            import logging
-
-            from dask.distributed import LocalCluster
-
             _header("the index sweeps (all methods, seed 0, d = 128) on a two-worker "
-                    "LocalCluster vs serial (the cluster's start-up not counted)")
+                    "kv.bench.local_cluster vs serial (its start-up not counted)")
             sizes = [("4096", times.get("index4096"))]
             big = times.get("index32768")
             if big is not None and math.isfinite(big):
                 sizes.append(("32768", big))
-            with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                              host="127.0.0.1", dashboard_address=":0",
-                              silence_logs=logging.ERROR) as cluster:
+            with kv.bench.local_cluster(2, host="127.0.0.1") as cluster:
                 print(f"{'n':>6} {'cluster':>9} {'serial':>9} {'speed-up':>9}  rows")
                 for n_txt, serial in sizes:
                     label = f"index{n_txt}"

@@ -41,6 +41,7 @@ from .runner import (
     DEFAULT_BUDGETS,
     cell_seeds,
     exceeds_ceiling,
+    local_cluster,
     run_bench,
     run_cell,
     score,
@@ -51,4 +52,4 @@ __all__ = ["INSTANCES", "DEFAULT_INSTANCES", "BenchInstance", "InstanceSpec", "m
            "DEFAULT_METHODS", "MethodSpec", "make_method", "exact_bits", "load_method",
            "method_from_class",
            "COLUMNS", "DEFAULT_BUDGETS", "BenchResults", "cell_seeds", "exceeds_ceiling",
-           "read_results", "run_bench", "run_cell", "score"]
+           "local_cluster", "read_results", "run_bench", "run_cell", "score"]

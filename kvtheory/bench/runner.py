@@ -48,8 +48,8 @@ from .instances import DEFAULT_INSTANCES, INSTANCES, BenchInstance, make_instanc
 from .methods import DEFAULT_METHODS, METHODS, MethodSpec, choose, exact_bits, method_from_class
 from .results import COLUMNS, BenchResults, provenance, read_results
 
-__all__ = ["COLUMNS", "DEFAULT_BUDGETS", "BenchResults", "run_bench", "run_cell", "score",
-           "read_results", "provenance", "prefill_exact"]
+__all__ = ["COLUMNS", "DEFAULT_BUDGETS", "BenchResults", "local_cluster", "run_bench", "run_cell",
+           "score", "read_results", "provenance", "prefill_exact"]
 
 #: Default budgets (fractions of the exact cache's bits).
 DEFAULT_BUDGETS = (0.003, 0.01, 0.03, 0.1, 0.3)
@@ -429,20 +429,51 @@ def _token_by_token(spec: MethodSpec, inst_key: str) -> int:
     return int(looped or stepped)
 
 
-def _run_dask(tasks, specs, n, d, budgets, choices, *, jobs, scheduler, results, bar) -> None:
-    """Run the cells on Dask: a local cluster of ``jobs`` processes, or ``scheduler``."""
+def local_cluster(n_workers: int, **kwargs):
+    """A Dask ``LocalCluster`` of ``n_workers`` single-threaded worker processes: the bench's pool.
+
+    ``run_bench(jobs=k)`` runs on one of these; pass its
+    ``scheduler_address`` as ``scheduler=`` to share one pool between runs.
+    Each worker is one process with one thread and single-threaded BLAS
+    (the cells are the parallelism). Unlike Dask's default, the workers do not
+    get glibc's ``MALLOC_TRIM_THRESHOLD_`` (Dask sets 64 KiB, to hand memory
+    back to the system sooner): a fixed trim threshold also fixes glibc's
+    mmap threshold, so every numpy temporary over 128 KiB is mapped afresh
+    and its pages faulted in again, and SubGen's budget sample ran 10x
+    slower under it on the 2-core machine. A variable already set in the
+    environment is passed on as it is. Keyword arguments go to
+    ``LocalCluster``.
+
+    Examples
+    --------
+    >>> from kvtheory.bench import local_cluster, run_bench   # doctest: +SKIP
+    >>> with local_cluster(2) as cluster:                     # doctest: +SKIP
+    ...     res = run_bench(scheduler=cluster.scheduler_address)
+    """
     import logging
 
-    from dask.distributed import Client, LocalCluster, as_completed
+    import dask
+    from dask.distributed import LocalCluster
+
+    n_workers = check_int(n_workers, "n_workers", lo=1)
+    opts = {"threads_per_worker": 1, "processes": True, "dashboard_address": ":0",
+            "silence_logs": logging.ERROR,
+            "env": {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                    "MKL_NUM_THREADS": "1"}}
+    opts.update(kwargs)
+    # the Nanny reads its pre-spawn environment when it is built, inside this block
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        return LocalCluster(n_workers=n_workers, **opts)
+
+
+def _run_dask(tasks, specs, n, d, budgets, choices, *, jobs, scheduler, results, bar) -> None:
+    """Run the cells on Dask: a local cluster of ``jobs`` processes, or ``scheduler``."""
+    from dask.distributed import Client, as_completed
 
     _ship_by_value(specs)
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=min(jobs, len(tasks)), threads_per_worker=1,
-                               processes=True, dashboard_address=":0",
-                               silence_logs=logging.ERROR,
-                               env={"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-                                    "MKL_NUM_THREADS": "1"})
+        cluster = local_cluster(min(jobs, len(tasks)))
     client = Client(cluster if cluster is not None else scheduler)
     futures = {}
     try:
