@@ -203,7 +203,7 @@ def difference_gram(K, V, lam: float = 1.0) -> np.ndarray:
     # Tile by tile over the upper triangle, the lower one by symmetry: the kernel of
     # 2T consecutive points (T pairs) against 2T others is one product for the keys and
     # one for the values, and its four strided quarters combine into the tile of G. The
-    # right factors are rows of separate transposed copies: a product of an array with
+    # right factors are column blocks of transposed copies: a product of an array with
     # its own transpose goes to the symmetric rank-k update, which single-threaded
     # OpenBLAS runs at half the speed of a general product.
     m, T = K.shape[0] // 2, _GRAM_TILE
