@@ -32,6 +32,23 @@ def test_normaliser_exact_when_reservoirs_hold_everything():
     assert est.normaliser * math.exp(est.shift) == pytest.approx(np.sum(np.exp(K @ q)), rel=1e-12)
 
 
+def test_reservoir_arrays_grow_with_what_is_held_not_with_t():
+    """A large t costs working memory only once a cluster fills: one key per cluster
+    keeps the reservoir 8 slots wide, one cluster of 100 keys widens it to 100..200
+    (append and extend alike), and the answers are those of a small exact t."""
+    rng = np.random.default_rng(4)
+    K, V = rng.standard_normal((100, 6)), rng.standard_normal((100, 2))
+    q = rng.standard_normal(6) / 3
+    apart = SubGen(delta=1e-3, t=4096, s=2, seed=0).extend(K, V)       # own clusters
+    assert apart.n_clusters == 100 and apart._cl.reservoir.shape[1] == 8
+    for feed in (lambda a: _feed(a, K, V), lambda a: a.extend(K, V)):
+        one = feed(SubGen(delta=1e3, t=4096, s=2, seed=0))
+        assert one.n_clusters == 1 and 100 <= one._cl.reservoir.shape[1] <= 200
+        same = feed(SubGen(delta=1e3, t=100, s=2, seed=0))                # holds all 100
+        np.testing.assert_array_equal(one.attend(q), same.attend(q))
+        assert one.memory_bits() == same.memory_bits()
+
+
 def test_single_token_is_exact():
     alg = SubGen(delta=0.1, t=1, s=3, seed=0)
     z = alg.step(np.ones(2), np.array([0.3, 0.1]), np.array([2.0, -1.0]))

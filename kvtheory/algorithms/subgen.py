@@ -50,9 +50,14 @@ class SubGenEstimates(NamedTuple):
 
 
 class _Clusters:
-    """Growing arrays of centres, counts and a ``(capacity, t, d)`` reservoir.
+    """Growing arrays of centres, counts and a ``(capacity, width, d)`` reservoir.
 
-    Shared by the SubGen variants; every method is O(1) numpy calls.
+    The reservoir's ``width`` (slots per cluster) starts at ``min(t, 8)`` and
+    doubles, up to ``t``, when a cluster first holds more keys: the arrays
+    stay about as large as the largest reservoir, not ``t`` per cluster
+    (with ``t`` in the thousands and one key per cluster, that was gigabytes
+    for a few kilobytes held). Shared by the SubGen variants; every method is
+    O(1) numpy calls.
     """
 
     def __init__(self, d: int, t: int, dtype, initial: int = 16):
@@ -61,7 +66,7 @@ class _Clusters:
         self.centres = np.zeros((initial, d), dtype=dtype)
         self.counts = np.zeros(initial, dtype=np.int64)
         self.sqnorms = np.zeros(initial)             # ||c_j||^2, a cache of the centres
-        self.reservoir = np.zeros((initial, t, d), dtype=dtype) if t > 0 else None
+        self.reservoir = np.zeros((initial, min(t, 8), d), dtype=dtype) if t > 0 else None
 
     def _grow(self):
         cap = self.centres.shape[0]
@@ -70,6 +75,16 @@ class _Clusters:
         self.sqnorms = np.concatenate([self.sqnorms, np.zeros(cap)])
         if self.reservoir is not None:
             self.reservoir = np.concatenate([self.reservoir, np.zeros_like(self.reservoir)])
+
+    def widen(self, need: int) -> None:
+        """Room for ``need`` (``<= t``) keys in every cluster's reservoir."""
+        width = self.reservoir.shape[1]
+        if need <= width:
+            return
+        new = np.zeros((self.reservoir.shape[0], min(self.t, max(need, 2 * width)), self.d),
+                       dtype=self.dtype)
+        new[:, :width] = self.reservoir
+        self.reservoir = new
 
     def assign(self, k: np.ndarray, delta2: float) -> tuple[int, bool]:
         """Index of the cluster ``k`` joins (opening one if needed), and whether it opened."""
@@ -95,6 +110,7 @@ class _Clusters:
         self.counts[j] = c
         t = self.t
         if c <= t:
+            self.widen(c)
             self.reservoir[j, c - 1] = k
         else:
             r = int(u * c)               # uniform on {0, ..., c-1}
@@ -111,9 +127,9 @@ class _Clusters:
         r"""``(M, terms)`` with :math:`\hat Z=e^M\sum` terms (one term per cluster)."""
         m, t = self.m, self.t
         R = self.reservoir[:m].astype(np.float64, copy=False)
-        sc = R @ q                                           # (m, t)
+        sc = R @ q                                           # (m, width)
         sizes = np.minimum(self.counts[:m], t)
-        valid = np.arange(t)[None, :] < sizes[:, None]
+        valid = np.arange(R.shape[1])[None, :] < sizes[:, None]
         sc = np.where(valid, sc, -np.inf)
         M = float(np.max(sc))
         per_cluster = np.exp(sc - M).sum(axis=1) * (self.counts[:m] / sizes)
@@ -363,6 +379,8 @@ class SubGen(StreamingAttention):
         _, last = np.unique(cells[::-1], return_index=True)
         w = tok[::-1][last]
         wc = cells[::-1][last]
+        if wc.size:
+            cl.widen(int((wc % self.t).max()) + 1)
         cl.reservoir[wc // self.t, wc % self.t] = K[w]
         np.add.at(cl.counts, J, 1)
         # value-weighted slots: token i takes slot l when u < a_i / F_i (a_i > 0)
