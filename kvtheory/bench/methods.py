@@ -148,6 +148,24 @@ def _tokens_grid(n, d, d_v):
     return [(s, dt) for s in _sizes(n) for dt in (F16, F32)]
 
 
+def _subgen_sizes(n: int) -> list[int]:
+    """SubGen's reservoir sizes ``t = s``: 2, 8, 32, then by factors of 4 up to ``n / 8``.
+
+    Up to ``n = 256`` the grid is 2, 8, 32; at model scale it grows with
+    ``n``, so a budget can buy SubGen a larger sample where its keys do not
+    cluster (one cluster of all keys, ``delta`` large), as it does for the
+    sampling methods.
+
+    >>> from kvtheory.bench.methods import _subgen_sizes
+    >>> _subgen_sizes(256), _subgen_sizes(32768)
+    ([2, 8, 32], [2, 8, 32, 128, 512, 2048])
+    """
+    out = [2]
+    while out[-1] * 4 <= max(32, n // 8):
+        out.append(out[-1] * 4)
+    return out
+
+
 def _desc_size(label):
     return lambda p: f"{label}={p[0]}, {_DT[p[1]]}"
 
@@ -240,7 +258,7 @@ _SPECS = [
     MethodSpec("subgen", "keys cluster",
                lambda p, s: alg.SubGen(p[0], p[1], p[1], seed=s, dtype=F32),
                lambda n, d, dv: [(delta, t) for delta in (0.5, 1.0, 2.0, 4.0)
-                                 for t in (2, 8, 32)],
+                                 for t in _subgen_sizes(n)],
                lambda p: f"delta={p[0]}, t=s={p[1]}", data_dependent=True, label="SubGen",
                tokens=lambda t, *, seed, key_radius=1.0, **c: alg.SubGen(
                    delta=0.8 * check_real(key_radius, "key_radius", lo=0, lo_open=True),
@@ -457,7 +475,7 @@ def subgen_estimate(make: Callable, p, n: int, d: int, d_v: int, K, V) -> int:
     On other streams it is an estimate; the memory recorded in a row is
     always the one measured on the evaluated stream (``within_budget``).
     Cost: one dry run of :math:`n_0` tokens per grid setting (12 for the
-    registry's SubGen) instead of :math:`n`.
+    registry's SubGen up to n = 256, 24 at n = 32768) instead of :math:`n`.
     """
     idx = _sample_rows(n)
     n0, h = idx.size, idx.size // 2
