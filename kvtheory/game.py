@@ -218,6 +218,24 @@ class Instance:
         :func:`score` needs it for every run on the instance."""
         return float(np.linalg.norm(self.V, 2))
 
+    @functools.cached_property
+    def reference_answers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per probe, what :func:`score` compares an answer with: the exact
+        attention output, the product :math:`w^\\top V` of the softmax weights
+        :math:`w` with the values, and :math:`\\|w\\|`; computed once per
+        instance, since every run on the instance is scored against them
+        (like :attr:`value_opnorm`, they assume the arrays are not changed
+        afterwards)."""
+        K, V = self.reference()
+        m = self.probes.shape[0]
+        Z, WV, wn = np.empty((m, self.d_v)), np.empty((m, self.d_v)), np.empty(m)
+        for j, q in enumerate(self.probes):
+            Z[j] = attention(q, K, V)
+            w = softmax(K @ q)     # as kv.l2_error_ratio, with the operator norm computed once
+            WV[j] = w @ V
+            wn[j] = np.linalg.norm(w)
+        return Z, WV, wn
+
     def decoded_cells(self) -> tuple[np.ndarray, np.ndarray]:
         """Row and column indices (into the probes' answers) of the bits Bob decodes."""
         if self.targets is None:
@@ -512,18 +530,15 @@ def score(transcript: Transcript, inst: Instance, *, memory_bits=None,
     finite = np.all(np.isfinite(Z), axis=1)
     ent = add = l2 = None
     if errors:
-        K, V = inst.reference()
         op = inst.value_opnorm
+        Z_ref, WV, wn = inst.reference_answers
         ent, add, l2 = (np.full(Z.shape[0], np.inf) for _ in range(3))
-        for j, (q, z_hat) in enumerate(zip(inst.probes, Z, strict=True)):
+        for j, z_hat in enumerate(Z):
             if not finite[j]:
                 continue
-            z = attention(q, K, V)
-            ent[j] = entrywise_error(z_hat, z)
-            add[j] = additive_error(z_hat, z)
-            w = softmax(K @ q)     # as kv.l2_error_ratio, with the operator norm computed once
-            l2[j] = (np.linalg.norm(z_hat - w @ V) / (np.linalg.norm(w) * op)
-                     if op > 0 else np.nan)
+            ent[j] = entrywise_error(z_hat, Z_ref[j])
+            add[j] = additive_error(z_hat, Z_ref[j])
+            l2[j] = np.linalg.norm(z_hat - WV[j]) / (wn[j] * op) if op > 0 else np.nan
     guesses = truth = None
     successes = trials = None
     nonfinite_guesses = 0
