@@ -350,9 +350,9 @@ def main(argv=None) -> None:
         print(f"ratio index32768 / index4096 (same methods and instance, 8x the tokens): "
               f"{big / idx:.1f}x (linear growth: 8x)")
         print(f"ratio index32768 / n4096-default: {big / dflt:.1f}x")
-        print("\nthe rows of (quant, index) in the n = 32768, d = 128 run, with the INDEX "
+        print("\nthe rows of (signbit, index) in the n = 32768, d = 128 run, with the INDEX "
               "ceiling (success any method\nof that memory can reach on the instance):")
-        _show_rows(os.path.join(args.out, "index32768"), "quant", "index")
+        _show_rows(os.path.join(args.out, "index32768"), "signbit", "index")
         summary += [("bench --n 4096 --d 64 --seeds 1 (default, serial)", _fmt_s(dflt),
                      "< 60 s", "met" if dflt < 60 else "NOT met"),
                     ("bench --n 32768 --d 128 --instances index --methods all", _fmt_s(big),

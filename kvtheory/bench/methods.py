@@ -58,7 +58,7 @@ from ..stream import ExactCache, StreamingAttention
 
 __all__ = ["MethodSpec", "METHODS", "DEFAULT_METHODS", "make_method", "exact_bits",
            "dry_run_bits", "method_from_class", "load_method", "SAMPLE_TOKENS", "subgen_estimate",
-           "choose"]
+           "choose", "grid_bits", "pick"]
 
 F16, F32 = np.float16, np.float32
 _DT = {F16: "fp16", F32: "fp32", np.float64: "fp64"}
@@ -646,12 +646,23 @@ def choose(spec: MethodSpec, budget_bits: int, n: int, d: int, d_v: int, data=No
     grids list more tokens at lower precision later). Returns
     ``(param, bits)`` (``bits`` is ``None`` for a one-setting grid).
     """
+    return pick(grid_bits(spec, n, d, d_v, data), budget_bits)
+
+
+def grid_bits(spec: MethodSpec, n: int, d: int, d_v: int, data=None) -> list[tuple]:
+    """Every grid setting of ``spec`` with its memory after ``n`` tokens, as :func:`choose`
+    counts it: ``[(param, bits), ...]`` in grid order, or ``[(param, None)]`` for a
+    one-setting grid with neither ``bits`` nor ``estimate`` (no dry run).
+
+    Independent of the budget: the benchmark computes it once per method and
+    instance, and takes each budget's setting from it with :func:`pick`.
+    """
     grid = spec.grid(n, d, d_v)
     if spec.bits is None and spec.estimate is None and len(grid) == 1:
-        return grid[0], None
-    best, cheapest = None, None
+        return [(grid[0], None)]
     use = data if spec.data_dependent else None
     n0 = min(n, SAMPLE_TOKENS)
+    out = []
     for p in grid:
         if spec.bits is not None:               # the closed form: no dry run
             b = int(spec.bits(p, n, d, d_v))
@@ -663,6 +674,17 @@ def choose(spec: MethodSpec, budget_bits: int, n: int, d: int, d_v: int, data=No
             b0 = dry_run_bits(partial(spec.make, p, 0), n0, d, d_v, key=(spec.key, repr(p)),
                               data=pre)
             b = b0 if n0 == n else -(-b0 * n // n0)
+        out.append((p, b))
+    return out
+
+
+def pick(table: list[tuple], budget_bits: int) -> tuple:
+    """The setting of a :func:`grid_bits` table for ``budget_bits``: the largest memory
+    that fits (the later setting among equals), else the cheapest; ``(param, bits)``."""
+    if len(table) == 1 and table[0][1] is None:
+        return table[0]
+    best, cheapest = None, None
+    for p, b in table:
         if cheapest is None or b < cheapest[1]:
             cheapest = (p, b)
         if b <= budget_bits and (best is None or b >= best[1]):

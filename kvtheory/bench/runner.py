@@ -45,7 +45,16 @@ from ..game import score as score_game
 from ..information import index_success_ceiling
 from ..stream import StreamingAttention
 from .instances import DEFAULT_INSTANCES, INSTANCES, BenchInstance, make_instance
-from .methods import DEFAULT_METHODS, METHODS, MethodSpec, choose, exact_bits, method_from_class
+from .methods import (
+    DEFAULT_METHODS,
+    METHODS,
+    MethodSpec,
+    choose,
+    exact_bits,
+    grid_bits,
+    method_from_class,
+    pick,
+)
 from .results import COLUMNS, BenchResults, provenance, read_results
 
 __all__ = ["COLUMNS", "DEFAULT_BUDGETS", "BenchResults", "local_cluster", "run_bench", "run_cell",
@@ -672,14 +681,16 @@ def run_bench(methods=None, instances=None, *, n: int = 256, d: int = 24,
             for spec in specs:
                 if spec.from_budget is not None:
                     continue
+                try:                             # the grid's memory once, for every budget
+                    table = grid_bits(spec, tune.n, tune.d, tune.d_v, data=(tune.K, tune.V))
+                except Exception as exc:
+                    failed = _Failed(failure_reason(
+                        spec.key, exc, f"parameter choice (dry run, {_find_stage(exc)})"))
+                    choices.update({(spec.key, i, b): failed for b in budgets})
+                    continue
                 for b in budgets:
                     bb = int(math.floor(b * exact_bits(tune.n, tune.d, tune.d_v)))
-                    try:
-                        choices[(spec.key, i, b)] = choose(spec, bb, tune.n, tune.d, tune.d_v,
-                                                           data=(tune.K, tune.V))[0]
-                    except Exception as exc:
-                        choices[(spec.key, i, b)] = _Failed(failure_reason(
-                            spec.key, exc, f"parameter choice (dry run, {_find_stage(exc)})"))
+                    choices[(spec.key, i, b)] = pick(table, bb)[0]
         # one cell = one method on one instance and seed, at every budget
         tasks = [(i, s, k) for i in instances for s in seeds for k in range(len(specs))]
         results: dict = _resumed_cells(resume, tasks, specs, n, d, budgets)
