@@ -87,6 +87,8 @@ class StreamingAttention:
 
     name: str = "streaming attention"
     kind: str = "oblivious"
+    #: Largest magnitude the storage dtype holds, if below float64 (set by ``_set_dtype``).
+    _storage_max: float | None = None
 
     def __init__(self) -> None:
         self.n_seen = 0
@@ -145,6 +147,9 @@ class StreamingAttention:
             raise ValueError(f"k must have length {self.d} like earlier keys, got {k.size}")
         elif v.size != self.d_v:
             raise ValueError(f"v must have length {self.d_v} like earlier values, got {v.size}")
+        if self._storage_max is not None:
+            self._check_storable(k, "k")
+            self._check_storable(v, "v")
         self._append(k, v)
         self.n_seen += 1
 
@@ -193,6 +198,9 @@ class StreamingAttention:
             raise ValueError(f"V must have {self.d_v} columns like earlier values, "
                              f"got {V.shape[1]}")
         if K.shape[0]:
+            if self._storage_max is not None and not fused:
+                self._check_storable(K, "K")
+                self._check_storable(V, "V")
             self._extend(K, V)
         return self
 
@@ -229,6 +237,25 @@ class StreamingAttention:
         """
         self.bits_per_number = float_bits(dtype)
         self.dtype = np.dtype(dtype)
+        # below float64 a finite input can overflow the storage: append and extend refuse it
+        self._storage_max = (float(np.finfo(self.dtype).max) if self.dtype.itemsize < 8
+                             else None)
+
+    def _check_storable(self, X: np.ndarray, name: str) -> None:
+        """Raise ``ValueError`` if an entry of ``X`` (keys or values, named ``name``) is
+        beyond the largest number of the storage dtype: stored, it would be infinity
+        and turn the answers into NaN. For classes that store at a dtype below
+        float64 (:meth:`_set_dtype`); :meth:`append` and :meth:`extend` call it."""
+        big = self._storage_max
+        if big is None or (X.ndim == 1 and float(np.vdot(X, X)) <= big * big):
+            return    # one token: |x|^2 <= big^2 bounds every entry (vdot: no overflow warning)
+        top = max(float(X.max()), -float(X.min())) if X.size else 0.0
+        if top > big:
+            what = "key" if name.lower() == "k" else "value"
+            raise ValueError(
+                f"{name}: a {what} entry of magnitude {top:.3g} exceeds the largest "
+                f"{self.dtype.name} number ({big:.3g}) that {self.name} stores; use "
+                f"dtype=np.float64 or rescale the {what}s")
 
     @staticmethod
     def _add_token_counter(led: MemoryLedger) -> MemoryLedger:
@@ -370,21 +397,26 @@ class ExactCache(StreamingAttention):
         self._V[n] = v
 
     def _extend(self, K, V):
-        # Copy in slices of about a megabyte and check each slice for NaN and inf while
-        # it is still in the processor's cache (the base class leaves the check to this
-        # hook). A bad entry raises before n_seen moves: the rows copied past n_seen
-        # are unused capacity, so the block is refused whole, as everywhere.
+        # Copy in slices of about a megabyte and check each stored slice for NaN and inf
+        # while it is still in the processor's cache (the base class leaves the check, and
+        # the storage range's, to this hook). A bad entry raises before n_seen moves: the
+        # rows copied past n_seen are unused capacity, so the block is refused whole, as
+        # everywhere.
         n, m = self.n_seen, K.shape[0]
         self._K, self._V = _grow_rows((self._K, self._V), n + m, (self.d, self.d_v),
                                       self.dtype)
         step = max(1, _CHECK_BLOCK // max(self.d, self.d_v))
         for a in range(0, m, step):
             b = min(m, a + step)
-            self._K[n + a:n + b] = K[a:b]
-            self._V[n + a:n + b] = V[a:b]
-            for X, name in ((K, "K"), (V, "V")):
-                if not np.isfinite(X[a:b]).all():
-                    raise ValueError(f"{name} must be finite (no NaN or inf)")
+            with np.errstate(over="ignore"):       # an overflow is found and refused below
+                self._K[n + a:n + b] = K[a:b]
+                self._V[n + a:n + b] = V[a:b]
+            # the stored slice is finite iff the input's is and fits the storage dtype
+            for X, D, name in ((K, self._K, "K"), (V, self._V, "V")):
+                if not np.isfinite(D[n + a:n + b]).all():
+                    if not np.isfinite(X[a:b]).all():
+                        raise ValueError(f"{name} must be finite (no NaN or inf)")
+                    self._check_storable(X[a:b], name)
         self.n_seen = n + m
 
     @property

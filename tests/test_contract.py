@@ -114,3 +114,33 @@ def test_registry_entries_are_described():
     for key, spec in METHODS.items():
         assert spec.key == key and spec.family and spec.display
         assert (spec.tokens is None) == (spec.tokens_meaning == "")
+
+
+NARROW = [k for k in KEYS if _build(k)._storage_max is not None]
+
+
+def test_most_methods_store_below_float64():
+    """The next test is not vacuous: the registry's windows, evictions and samplers
+    store at float16 or float32."""
+    assert len(NARROW) >= 10, NARROW
+
+
+@pytest.mark.parametrize("key", NARROW)
+def test_entries_beyond_the_storage_dtype_are_refused(key):
+    """A finite entry that the storage dtype cannot hold (1e39 is beyond float32 and
+    float16) is refused with a ValueError naming the argument, by append and by
+    extend, and the state is left as it was: stored, it would be infinity. (Memory
+    is compared before any query: a query-aware cache records the queries it sees.)"""
+    Q, K, V = _stream(3)
+    alg = _build(key)
+    alg.extend(K[:10], V[:10])
+    before = (alg.n_seen, alg.memory_bits())
+    for name, k, v in (("k", np.r_[1e39, K[10, 1:]], V[10]), ("v", K[10], -1e39 * V[10])):
+        with pytest.raises(ValueError, match=f"^{name}: a .* exceeds the largest"):
+            alg.append(k, v)
+        Kb, Vb = K[10:14].copy(), V[10:14].copy()
+        (Kb if name == "k" else Vb)[2] = k if name == "k" else v
+        with pytest.raises(ValueError, match=f"^{name.upper()}: a .* exceeds the largest"):
+            alg.extend(Kb, Vb)
+        assert (alg.n_seen, alg.memory_bits()) == before
+    assert np.all(np.isfinite(alg.attend(Q[0])))
