@@ -147,9 +147,11 @@ class StreamingAttention:
             raise ValueError(f"k must have length {self.d} like earlier keys, got {k.size}")
         elif v.size != self.d_v:
             raise ValueError(f"v must have length {self.d_v} like earlier values, got {v.size}")
-        if self._storage_max is not None:
-            self._check_storable(k, "k")
-            self._check_storable(v, "v")
+        big = self._storage_max
+        if big is not None and (float(np.vdot(k, k)) > big * big
+                                or float(np.vdot(v, v)) > big * big):
+            self._check_storable(k, "k")       # the fast test of _check_storable, inlined:
+            self._check_storable(v, "v")       # this is the per-token path
         self._append(k, v)
         self.n_seen += 1
 
@@ -181,11 +183,17 @@ class StreamingAttention:
         """
         # The exact cache checks finiteness while it copies the block (one read of the
         # block instead of two); every other hook gets a block already checked.
+        # A cache that stores below float64 checks finiteness and the storage range in one
+        # read of the block (_check_storable).
         fused = type(self)._extend is ExactCache._extend
-        K = as_real_array(K, "K", ndim=2, finite=not fused)
-        V = as_real_array(V, "V", ndim=2, finite=not fused)
+        narrow = self._storage_max is not None and not fused
+        K = as_real_array(K, "K", ndim=2, finite=not (fused or narrow))
+        V = as_real_array(V, "V", ndim=2, finite=not (fused or narrow))
         if V.shape[0] != K.shape[0]:
             raise ValueError(f"V must have {K.shape[0]} rows like K, got {V.shape[0]}")
+        if narrow:
+            self._check_storable(K, "K", finite=False)
+            self._check_storable(V, "V", finite=False)
         if self.d is None:
             if K.shape[0] == 0:
                 return self
@@ -198,9 +206,6 @@ class StreamingAttention:
             raise ValueError(f"V must have {self.d_v} columns like earlier values, "
                              f"got {V.shape[1]}")
         if K.shape[0]:
-            if self._storage_max is not None and not fused:
-                self._check_storable(K, "K")
-                self._check_storable(V, "V")
             self._extend(K, V)
         return self
 
@@ -241,15 +246,26 @@ class StreamingAttention:
         self._storage_max = (float(np.finfo(self.dtype).max) if self.dtype.itemsize < 8
                              else None)
 
-    def _check_storable(self, X: np.ndarray, name: str) -> None:
+    def _check_storable(self, X: np.ndarray, name: str, *, finite: bool = True) -> None:
         """Raise ``ValueError`` if an entry of ``X`` (keys or values, named ``name``) is
         beyond the largest number of the storage dtype: stored, it would be infinity
-        and turn the answers into NaN. For classes that store at a dtype below
-        float64 (:meth:`_set_dtype`); :meth:`append` and :meth:`extend` call it."""
+        and turn the answers into NaN. With ``finite=False`` (``X`` not yet checked),
+        also if an entry is NaN or infinite, as :func:`~kvtheory._validate.as_real_array`
+        would. For classes that store below float64 (:meth:`_set_dtype`);
+        :meth:`append` and :meth:`extend` call it.
+
+        One read of ``X`` in the common case: :math:`\\sum_i x_i^2\\le M^2`, with
+        :math:`M` the dtype's largest number, bounds every entry by :math:`M` and is
+        NaN (so fails) if an entry is NaN or infinite. Otherwise the entries are
+        looked at one by one, for the right message (or to accept a block whose
+        sum of squares is large but whose entries all fit).
+        """
         big = self._storage_max
-        if big is None or (X.ndim == 1 and float(np.vdot(X, X)) <= big * big):
-            return    # one token: |x|^2 <= big^2 bounds every entry (vdot: no overflow warning)
-        top = max(float(X.max()), -float(X.min())) if X.size else 0.0
+        if big is None or not X.size or float(np.vdot(X, X)) <= big * big:
+            return                    # (vdot: no overflow warning, NaN propagates)
+        if not finite and not np.isfinite(X).all():
+            raise ValueError(f"{name} must be finite (no NaN or inf)")
+        top = max(float(X.max()), -float(X.min()))
         if top > big:
             what = "key" if name.lower() == "k" else "value"
             raise ValueError(
