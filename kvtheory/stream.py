@@ -248,8 +248,8 @@ class StreamingAttention:
 
     def _check_storable(self, X: np.ndarray, name: str, *, finite: bool = True) -> None:
         """Raise ``ValueError`` if an entry of ``X`` (keys or values, named ``name``) is
-        beyond the largest number of the storage dtype: stored, it would be infinity
-        and turn the answers into NaN. With ``finite=False`` (``X`` not yet checked),
+        beyond the range of the storage dtype: stored, it would be infinity and turn
+        the answers into NaN. With ``finite=False`` (``X`` not yet checked),
         also if an entry is NaN or infinite, as :func:`~kvtheory._validate.as_real_array`
         would. For classes that store below float64 (:meth:`_set_dtype`);
         :meth:`append` and :meth:`extend` call it.
@@ -266,7 +266,9 @@ class StreamingAttention:
         if not finite and not np.isfinite(X).all():
             raise ValueError(f"{name} must be finite (no NaN or inf)")
         top = max(float(X.max()), -float(X.min()))
-        if top > big:
+        with np.errstate(over="ignore"):
+            overflows = bool(np.isinf(self.dtype.type(top)))   # as the stored copy would
+        if overflows:
             what = "key" if name.lower() == "k" else "value"
             raise ValueError(
                 f"{name}: a {what} entry of magnitude {top:.3g} exceeds the largest "
