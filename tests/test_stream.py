@@ -212,3 +212,20 @@ def test_held_keys_default_and_exact_cache():
     h = c.held_keys()
     h[0, 0] = 5.0                                   # a copy
     assert c.keys[0, 0] == 1.0
+
+
+@pytest.mark.parametrize("x, stored", [(65510.0, True), (65530.0, False), (-65530.0, False)])
+def test_storage_range_is_where_the_cast_overflows_in_append_and_extend(x, stored):
+    """float16's largest number is 65504; 65510 rounds to it, 65530 rounds to infinity.
+    append (per-token check) and the exact cache's extend (check of the stored copy)
+    draw the line at the same place."""
+    K = np.array([[x, 0.0]])
+    for feed in (lambda c: c.append(K[0], np.ones(2)), lambda c: c.extend(K, np.ones((1, 2)))):
+        cache = kv.ExactCache(np.float16)
+        if stored:
+            feed(cache)
+            assert cache.n_seen == 1 and np.isfinite(cache.keys).all()
+        else:
+            with pytest.raises(ValueError, match="exceeds the largest float16"):
+                feed(cache)
+            assert cache.n_seen == 0
