@@ -451,13 +451,11 @@ def local_cluster(n_workers: int, **kwargs):
     and its pages faulted in again, and SubGen's budget sample ran 10x
     slower under it on the 2-core machine. A variable already set in the
     environment is passed on as it is. Keyword arguments go to
-    ``LocalCluster``.
+    ``LocalCluster``. For example (not run as a doctest: it starts two
+    processes; ``tests/test_dask.py`` does)::
 
-    Examples
-    --------
-    >>> from kvtheory.bench import local_cluster, run_bench   # doctest: +SKIP
-    >>> with local_cluster(2) as cluster:                     # doctest: +SKIP
-    ...     res = run_bench(scheduler=cluster.scheduler_address)
+        with kv.bench.local_cluster(2) as cluster:
+            res = kv.bench.run_bench(scheduler=cluster.scheduler_address)
     """
     import logging
 
