@@ -136,7 +136,19 @@ class _Clusters:
         return M, per_cluster
 
 
-class SubGen(StreamingAttention):
+class _Clustered(StreamingAttention):
+    """Base of :class:`SubGen` and its variants: keys clustered by :class:`_Clusters`,
+    kept in ``_cl`` (``None`` before the first token)."""
+
+    _cl: _Clusters | None = None
+
+    @property
+    def n_clusters(self) -> int:
+        """Current number of clusters :math:`m`."""
+        return 0 if self._cl is None else self._cl.m
+
+
+class SubGen(_Clustered):
     r"""SubGen: clustered reservoirs for :math:`Z`, value-norm slots for :math:`N`.
 
     **Normaliser** (Chapter 5's normaliser algorithm). Each cluster :math:`j` keeps a centre
@@ -261,11 +273,6 @@ class SubGen(StreamingAttention):
         self._sk = np.zeros((self.s, self.d), dtype=self.dtype)
         self._sv = np.zeros((self.s, self.d_v), dtype=self.dtype)
         self._sa = np.ones(self.s, dtype=self.dtype)      # ||v||^2 of each slot's token
-
-    @property
-    def n_clusters(self) -> int:
-        """Current number of clusters :math:`m`."""
-        return 0 if self._cl is None else self._cl.m
 
     def _ro(self, arr):
         out = arr.view()

@@ -13,13 +13,12 @@ import numpy as np
 
 from .._validate import check_int, check_real, check_rng
 from ..memory import WORD_BITS, MemoryLedger
-from ..stream import StreamingAttention
-from .subgen import RNG_STATE_WORDS, _Clusters
+from .subgen import RNG_STATE_WORDS, _Clustered, _Clusters
 
 __all__ = ["ClusterCentres", "SubGenEntrywise"]
 
 
-class ClusterCentres(StreamingAttention):
+class ClusterCentres(_Clustered):
     r"""Deterministic clustering: score each cluster at its centre.
 
     The book's like-for-like variant for the entrywise notion (Caveat 1).
@@ -69,11 +68,6 @@ class ClusterCentres(StreamingAttention):
         self._delta2 = self.delta ** 2
         self._cl: _Clusters | None = None
 
-    @property
-    def n_clusters(self) -> int:
-        """Current number of clusters."""
-        return 0 if self._cl is None else self._cl.m
-
     def _append(self, k, v):
         if self._cl is None:
             self._cl = _Clusters(self.d, 0, self.dtype)
@@ -107,7 +101,7 @@ class ClusterCentres(StreamingAttention):
         return led
 
 
-class SubGenEntrywise(StreamingAttention):
+class SubGenEntrywise(_Clustered):
     r"""SubGen with per-(cluster, coordinate) weighted sampling, for nonnegative values.
 
     The book's like-for-like variant for the entrywise notion (Caveat 1).
@@ -181,11 +175,6 @@ class SubGenEntrywise(StreamingAttention):
         self._set_dtype(dtype)
         self._delta2 = self.delta ** 2
         self._cl: _Clusters | None = None
-
-    @property
-    def n_clusters(self) -> int:
-        """Current number of clusters."""
-        return 0 if self._cl is None else self._cl.m
 
     def _append(self, k, v):
         if np.any(v < 0):
