@@ -218,15 +218,23 @@ def startup_seconds(repeat: int = 3) -> float:
     return best
 
 
-def _stream_growth(small: str, big: str, factor: int) -> None:
-    """Print each method's streaming seconds (sum of ``sec_per_token * n`` over its rows)
-    in two bench outputs and their ratio, largest growth first."""
+def _outputs_rows(outs, what: str):
+    """The rows of each bench output directory in ``outs``, or ``None`` (after printing
+    "``what`` (reason)") if one of them cannot be read."""
     from kvtheory.bench import read_results
 
     try:
-        runs = [read_results(os.path.join(o, "results.csv")).rows for o in (small, big)]
+        return [read_results(os.path.join(o, "results.csv")).rows for o in outs]
     except (OSError, ValueError) as exc:
-        print(f"not compared ({exc})")
+        print(f"{what} ({exc})")
+        return None
+
+
+def _stream_growth(small: str, big: str, factor: int) -> None:
+    """Print each method's streaming seconds (sum of ``sec_per_token * n`` over its rows)
+    in two bench outputs and their ratio, largest growth first."""
+    runs = _outputs_rows((small, big), "not compared")
+    if runs is None:
         return
     secs = []
     for rows in runs:
@@ -248,14 +256,10 @@ def _stream_growth(small: str, big: str, factor: int) -> None:
 
 def _compare_rows(a: str, b: str) -> None:
     """Print whether two bench outputs hold the same rows (timing column aside)."""
-    from kvtheory.bench import read_results
-
-    try:
-        ra = read_results(os.path.join(a, "results.csv")).rows
-        rb = read_results(os.path.join(b, "results.csv")).rows
-    except (OSError, ValueError) as exc:
-        print(f"not compared ({exc})")
+    runs = _outputs_rows((a, b), "not compared")
+    if runs is None:
         return
+    ra, rb = runs
 
     def strip(rows):
         return [{k: v for k, v in r.items() if k != "sec_per_token"} for r in rows]
@@ -264,14 +268,10 @@ def _compare_rows(a: str, b: str) -> None:
 
 def _show_rows(out: str, method: str, instance: str) -> None:
     """Print the rows of one (method, instance) of a bench output, with the INDEX ceiling."""
-    from kvtheory.bench import read_results
-
-    try:
-        rows = read_results(os.path.join(out, "results.csv")).rows
-    except (OSError, ValueError) as exc:
-        print(f"rows not shown ({exc})")
+    runs = _outputs_rows((out,), "rows not shown")
+    if runs is None:
         return
-    rows = [r for r in rows if r["method"] == method and r["instance"] == instance]
+    rows = [r for r in runs[0] if r["method"] == method and r["instance"] == instance]
     print(f"{'budget':>7} {'param':<22} {'memory bits':>12} {'fits':>5} {'success':>8} "
           f"{'ceiling':>8} {'above':>6} {'us/token':>9}")
 
