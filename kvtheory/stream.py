@@ -355,9 +355,10 @@ def _grow_rows(arrays, rows: int, widths, dtype, *, cap: int | None = None):
     """Buffers with room for ``rows`` rows: allocated at 16 rows, grown by doubling.
 
     ``arrays`` holds the current buffers (or ``None`` before the first token);
-    ``widths`` their column counts. Growth copies the filled buffer once per
-    doubling, so appending ``n`` tokens costs ``O(n)`` copies in all
-    (amortised). ``cap`` bounds the capacity (a cache that never holds more).
+    ``widths`` their column counts; ``dtype`` one dtype for all, or one per
+    buffer. Growth copies the filled buffer once per doubling, so appending
+    ``n`` tokens costs ``O(n)`` copies in all (amortised). ``cap`` bounds the
+    capacity (a cache that never holds more).
     """
     size = 0 if arrays[0] is None else arrays[0].shape[0]
     if rows <= size:
@@ -365,9 +366,10 @@ def _grow_rows(arrays, rows: int, widths, dtype, *, cap: int | None = None):
     new = max(16, 2 * size, rows)
     if cap is not None:
         new = min(new, cap)
+    dtypes = dtype if isinstance(dtype, (list, tuple)) else [dtype] * len(arrays)
     out = []
-    for a, w in zip(arrays, widths, strict=True):
-        b = np.empty((new, w), dtype=dtype)
+    for a, w, dt in zip(arrays, widths, dtypes, strict=True):
+        b = np.empty((new, w), dtype=dt)
         if a is not None:
             b[:size] = a
         out.append(b)

@@ -17,7 +17,7 @@ import numpy as np
 from .._validate import check_int, check_real
 from ..attention import attention
 from ..memory import MemoryLedger, float_bits
-from ..stream import StreamingAttention
+from ..stream import StreamingAttention, _grow_rows
 
 __all__ = ["QuantizedCache", "SignBitCache", "quantize_minmax"]
 
@@ -110,20 +110,6 @@ def _quantize_rows(X: np.ndarray, bits: int, meta_dtype) -> tuple:
 _QUANT_BLOCK = 1 << 15
 
 
-def _grow_buffers(arrays: list, rows: int) -> list:
-    """The buffers with room for ``rows`` rows (at least doubled when they grow)."""
-    size = arrays[0].shape[0]
-    if rows <= size:
-        return arrays
-    new = max(2 * size, rows)
-    out = []
-    for a in arrays:
-        b = np.empty((new,) + a.shape[1:], dtype=a.dtype)
-        b[:size] = a
-        out.append(b)
-    return out
-
-
 class QuantizedCache(StreamingAttention):
     r"""Every key and value quantized to ``bits`` bits per entry.
 
@@ -177,16 +163,15 @@ class QuantizedCache(StreamingAttention):
         self._Kc = self._Vc = None
         self._meta = None          # (n, 4): key zero, key scale, value zero, value scale
 
+    def _grow(self, rows: int) -> None:
+        """Room for ``rows`` tokens' codes and metadata (capacity doubling)."""
+        self._Kc, self._Vc, self._meta = _grow_rows(
+            (self._Kc, self._Vc, self._meta), rows, (self.d, self.d_v, 4),
+            (np.uint16, np.uint16, np.float64))
+
     def _append(self, k, v):
         n = self.n_seen
-        if self._Kc is None:
-            self._Kc = np.empty((16, self.d), dtype=np.uint16)
-            self._Vc = np.empty((16, self.d_v), dtype=np.uint16)
-            self._meta = np.empty((16, 4))
-        elif n == self._Kc.shape[0]:
-            self._Kc = np.concatenate([self._Kc, np.empty_like(self._Kc)])
-            self._Vc = np.concatenate([self._Vc, np.empty_like(self._Vc)])
-            self._meta = np.concatenate([self._meta, np.empty_like(self._meta)])
+        self._grow(n + 1)
         kc, kz, ks = quantize_minmax(k, self.bits, meta_dtype=self.meta_dtype)
         vc, vz, vs = quantize_minmax(v, self.bits, meta_dtype=self.meta_dtype)
         self._Kc[n], self._Vc[n] = kc, vc
@@ -194,11 +179,7 @@ class QuantizedCache(StreamingAttention):
 
     def _extend(self, K, V):
         n, L = self.n_seen, K.shape[0]
-        if self._Kc is None:
-            self._Kc = np.empty((16, self.d), dtype=np.uint16)
-            self._Vc = np.empty((16, self.d_v), dtype=np.uint16)
-            self._meta = np.empty((16, 4))
-        self._Kc, self._Vc, self._meta = _grow_buffers([self._Kc, self._Vc, self._meta], n + L)
+        self._grow(n + L)
         kc, kz, ks = _quantize_rows(K, self.bits, self.meta_dtype)
         vc, vz, vs = _quantize_rows(V, self.bits, self.meta_dtype)
         self._Kc[n:n + L], self._Vc[n:n + L] = kc, vc
@@ -293,12 +274,7 @@ class SignBitCache(StreamingAttention):
         n = self.n_seen
         if self.capacity is not None and n >= self.capacity:
             return
-        if self._Ks is None:
-            self._Ks = np.empty((16, self.d), dtype=bool)
-            self._Vb = np.empty((16, self.d_v), dtype=bool)
-        elif n == self._Ks.shape[0]:
-            self._Ks = np.concatenate([self._Ks, np.empty_like(self._Ks)])
-            self._Vb = np.concatenate([self._Vb, np.empty_like(self._Vb)])
+        self._Ks, self._Vb = _grow_rows((self._Ks, self._Vb), n + 1, (self.d, self.d_v), bool)
         self._Ks[n] = k >= 0
         self._Vb[n] = v > (self.levels[0] + self.levels[1]) / 2
         # running mean of |k_l| over the n*d entries seen so far
@@ -309,10 +285,8 @@ class SignBitCache(StreamingAttention):
         m = L if self.capacity is None else max(0, min(L, self.capacity - n0))
         if m:
             K, V = K[:m], V[:m]
-            if self._Ks is None:
-                self._Ks = np.empty((16, self.d), dtype=bool)
-                self._Vb = np.empty((16, self.d_v), dtype=bool)
-            self._Ks, self._Vb = _grow_buffers([self._Ks, self._Vb], n0 + m)
+            self._Ks, self._Vb = _grow_rows((self._Ks, self._Vb), n0 + m, (self.d, self.d_v),
+                                            bool)
             self._Ks[n0:n0 + m] = K >= 0
             self._Vb[n0:n0 + m] = V > (self.levels[0] + self.levels[1]) / 2
             # the loop's running mean, update by update (a short scalar recurrence over
